@@ -1,0 +1,29 @@
+# The one task runner. CI runs `make test`, exactly as a person would.
+.PHONY: run test deps build lint unit e2e
+
+CARGO ?= cargo
+JOBS ?= 2
+
+## Run Weir on examples/quickstart.yaml in front of the demo backend (Ctrl-C stops both).
+run:
+	$(CARGO) build -j$(JOBS) --release -p weir -p weir-tests --bins
+	@trap 'kill 0' INT TERM EXIT; \
+	./target/release/demo-backend --port 9095 & \
+	./target/release/weir run --config examples/quickstart.yaml
+
+## Install what the tests need, then run every check and test.
+test: deps lint build unit
+
+deps:
+	rustup target add wasm32-wasip2
+	rustup component add rustfmt clippy
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy -j$(JOBS) --workspace --all-targets -- -D warnings
+
+build:
+	$(CARGO) build -j$(JOBS) --workspace --bins
+
+unit:
+	$(CARGO) test -j$(JOBS) --workspace

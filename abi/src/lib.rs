@@ -1,0 +1,1 @@
+//! Where the Weir filter WIT packages live, and which versions exist.

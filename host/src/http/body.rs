@@ -1,0 +1,144 @@
+//! The one body type used everywhere: nothing, bytes in memory, or a stream still on the
+//! wire. Streams are buffered only when something asks for the bytes, so a request that
+//! no filter inspects is passed through untouched.
+
+use bytes::{Bytes, BytesMut};
+use http_body::{Frame, SizeHint};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+#[derive(Debug, Default)]
+pub enum Body {
+    #[default]
+    Empty,
+    Full(Bytes),
+    /// A body still being received. `limit` caps how many bytes may pass; `seen` counts
+    /// them. Passing the limit ends the stream with [`BodyError::TooLarge`].
+    Stream {
+        body: Incoming,
+        limit: Option<u64>,
+        seen: u64,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    #[error("body is larger than the limit of {0} bytes")]
+    TooLarge(u64),
+    #[error("reading the body failed: {0}")]
+    Read(#[from] hyper::Error),
+}
+
+impl Body {
+    pub fn stream(body: Incoming, limit: Option<u64>) -> Self {
+        Body::Stream { body, limit, seen: 0 }
+    }
+
+    /// The bytes if the body is already in memory (empty counts).
+    pub fn as_bytes(&self) -> Option<&[u8]> {
+        match self {
+            Body::Empty => Some(&[]),
+            Body::Full(b) => Some(b),
+            Body::Stream { .. } => None,
+        }
+    }
+
+    /// Reads a streaming body into memory (in place) and returns the bytes.
+    pub async fn buffer(&mut self) -> Result<Bytes, BodyError> {
+        if let Body::Stream { .. } = self {
+            let taken = std::mem::take(self);
+            let mut collected = BytesMut::new();
+            let mut taken = taken;
+            while let Some(frame) = taken.frame().await {
+                if let Ok(data) = frame?.into_data() {
+                    collected.extend_from_slice(&data);
+                }
+            }
+            *self = Body::Full(collected.freeze());
+        }
+        Ok(match self {
+            Body::Full(b) => b.clone(),
+            _ => Bytes::new(),
+        })
+    }
+
+    /// A copy that shares the bytes, when the body is in memory.
+    pub fn try_clone(&self) -> Option<Body> {
+        match self {
+            Body::Empty => Some(Body::Empty),
+            Body::Full(b) => Some(Body::Full(b.clone())),
+            Body::Stream { .. } => None,
+        }
+    }
+}
+
+impl From<Bytes> for Body {
+    fn from(b: Bytes) -> Self {
+        if b.is_empty() {
+            Body::Empty
+        } else {
+            Body::Full(b)
+        }
+    }
+}
+
+impl From<&'static str> for Body {
+    fn from(s: &'static str) -> Self {
+        Body::from(Bytes::from_static(s.as_bytes()))
+    }
+}
+
+impl From<String> for Body {
+    fn from(s: String) -> Self {
+        Body::from(Bytes::from(s))
+    }
+}
+
+impl http_body::Body for Body {
+    type Data = Bytes;
+    type Error = BodyError;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        match self.get_mut() {
+            Body::Empty => Poll::Ready(None),
+            this @ Body::Full(_) => {
+                let Body::Full(bytes) = std::mem::take(this) else {
+                    unreachable!()
+                };
+                Poll::Ready(Some(Ok(Frame::data(bytes))))
+            }
+            Body::Stream { body, limit, seen } => match Pin::new(body).poll_frame(cx) {
+                Poll::Ready(Some(Ok(frame))) => {
+                    if let (Some(data), Some(limit)) = (frame.data_ref(), *limit) {
+                        *seen += data.len() as u64;
+                        if *seen > limit {
+                            return Poll::Ready(Some(Err(BodyError::TooLarge(limit))));
+                        }
+                    }
+                    Poll::Ready(Some(Ok(frame)))
+                }
+                Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
+                Poll::Ready(None) => Poll::Ready(None),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            Body::Empty => true,
+            Body::Full(b) => b.is_empty(),
+            Body::Stream { body, .. } => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            Body::Empty => SizeHint::with_exact(0),
+            Body::Full(b) => SizeHint::with_exact(b.len() as u64),
+            Body::Stream { body, .. } => body.size_hint(),
+        }
+    }
+}

@@ -1,0 +1,12 @@
+//! HTTP pieces shared by the server, the pipeline and the proxy.
+
+pub mod body;
+pub mod hop_by_hop;
+pub mod responses;
+
+pub use body::{Body, BodyError};
+
+/// A request as the pipeline holds it.
+pub type Request = http::Request<Body>;
+/// A response as the pipeline holds it.
+pub type Response = http::Response<Body>;

@@ -1,0 +1,13 @@
+//! Weir: a programmable HTTP proxy. A native core (listeners, routing, the pipeline
+//! orchestrator and the Proxy filter) runs pipelines of filters described in
+//! Easegress-style YAML.
+
+pub mod admin;
+pub mod app;
+pub mod config;
+pub mod http;
+pub mod pipeline;
+pub mod proxy;
+pub mod registry;
+pub mod router;
+pub mod server;

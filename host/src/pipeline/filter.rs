@@ -1,0 +1,86 @@
+//! The extension point of the pipeline: a filter, and a kind that builds filters from
+//! YAML. The native Proxy and every WASM filter implement these.
+
+use super::context::{Context, NamespaceId};
+use crate::config::{FieldError, FilterSpec};
+use crate::http::Response;
+use std::borrow::Cow;
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+
+/// What a filter tells the orchestrator after it ran.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Success: go on to the next step (or to the `""` jump, if there is one).
+    Continue,
+    /// A named result. The orchestrator follows the step's `jumpIf` for it; a result with
+    /// no jump ends the pipeline (Easegress's implicit END).
+    Result(Cow<'static, str>),
+    /// Answer now with this response (stored in the step's namespace); the flow ends.
+    Respond(Response),
+}
+
+impl Outcome {
+    /// The result string this outcome stands for; `""` is success.
+    pub fn result(&self) -> &str {
+        match self {
+            Outcome::Result(r) => r,
+            Outcome::Continue | Outcome::Respond(_) => "",
+        }
+    }
+}
+
+/// The future a filter phase returns. Boxed so that filters can be stored as trait
+/// objects; one small allocation per call.
+pub type FilterFuture<'a> = Pin<Box<dyn Future<Output = Outcome> + Send + 'a>>;
+
+/// One configured filter of one pipeline.
+///
+/// Lifecycle: built once by its [`FilterKind`] when the pipeline is built (never on a
+/// request's path), shared by all requests through that pipeline, and dropped when the
+/// last request using that pipeline version ends.
+pub trait Filter: Send + Sync {
+    /// Called when the flow reaches this filter's step, once per visit. It may read and
+    /// change the request and response of its namespace (and others).
+    fn on_request<'a>(&'a self, ctx: &'a mut Context, ns: NamespaceId) -> FilterFuture<'a>;
+
+    /// Called after the flow has ended, in reverse order, for every step whose
+    /// `on_request` ran. Only called when [`Filter::has_response_phase`] is true, so
+    /// filters without one cost nothing. A `Respond` outcome replaces the step's response;
+    /// result strings are ignored (the flow is over).
+    fn on_response<'a>(&'a self, _ctx: &'a mut Context, _ns: NamespaceId) -> FilterFuture<'a> {
+        Box::pin(std::future::ready(Outcome::Continue))
+    }
+
+    /// Whether [`Filter::on_response`] does anything.
+    fn has_response_phase(&self) -> bool {
+        false
+    }
+}
+
+/// A filter built from its spec, with the result strings it may return (what `jumpIf`
+/// may name).
+pub struct BuiltFilter {
+    pub filter: Arc<dyn Filter>,
+    pub results: Vec<String>,
+}
+
+/// What a kind may need from the surroundings when it builds a filter.
+#[derive(Debug, Clone)]
+pub struct BuildContext {
+    pub pipeline: String,
+    /// Directory of the configuration file, for paths written relative to it.
+    pub config_dir: PathBuf,
+}
+
+/// A kind of filter (`kind: Proxy`, `kind: Validator`, …).
+pub trait FilterKind: Send + Sync {
+    /// The `kind:` value.
+    fn name(&self) -> &'static str;
+
+    /// Builds one filter from its YAML spec. Runs off the request path, when a pipeline
+    /// is built. Errors name the field at fault, relative to the filter.
+    fn build(&self, spec: &FilterSpec, ctx: &BuildContext) -> Result<BuiltFilter, FieldError>;
+}

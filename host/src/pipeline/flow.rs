@@ -1,0 +1,213 @@
+//! Turning a pipeline's `flow` into a list of steps with resolved jumps, and rejecting
+//! every flow that could misbehave: unknown filters, duplicate aliases, backward or
+//! unknown jump targets, and results a filter never returns.
+
+use super::context::NamespaceId;
+use crate::config::pipeline::{FlowNodeSpec, DEFAULT_NAMESPACE, END};
+use crate::config::FieldError;
+use std::collections::HashMap;
+
+/// Where a `jumpIf` sends the flow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Jump {
+    To(usize),
+    End,
+}
+
+/// One resolved step of a flow.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    pub alias: String,
+    /// Index into the pipeline's filters; `None` for an `END` node.
+    pub filter: Option<usize>,
+    pub namespace: NamespaceId,
+    /// `jumpIf`, as a short list: a linear scan beats hashing for a handful of entries.
+    pub jumps: Vec<(String, Jump)>,
+}
+
+impl Step {
+    pub fn jump_for(&self, result: &str) -> Option<Jump> {
+        self.jumps.iter().find(|(r, _)| r == result).map(|(_, j)| *j)
+    }
+}
+
+/// The resolved flow, and the namespaces it uses (index = [`NamespaceId`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Flow {
+    pub steps: Vec<Step>,
+    pub namespaces: Vec<String>,
+}
+
+/// What the flow needs to know about each filter: its name and declared results.
+pub struct FilterInfo<'a> {
+    pub name: &'a str,
+    pub results: &'a [String],
+}
+
+/// Resolves `nodes` against `filters`. An empty `nodes` means every filter once, in
+/// definition order. Errors name the field (`flow[i].jumpIf`, …).
+pub fn resolve(nodes: &[FlowNodeSpec], filters: &[FilterInfo<'_>]) -> Result<Flow, FieldError> {
+    let by_name: HashMap<&str, usize> = filters.iter().enumerate().map(|(i, f)| (f.name, i)).collect();
+    let default_nodes;
+    let nodes = if nodes.is_empty() {
+        default_nodes = filters
+            .iter()
+            .map(|f| FlowNodeSpec {
+                filter: f.name.to_string(),
+                alias: None,
+                namespace: None,
+                jump_if: Default::default(),
+            })
+            .collect::<Vec<_>>();
+        &default_nodes
+    } else {
+        nodes
+    };
+
+    let mut namespaces = vec![DEFAULT_NAMESPACE.to_string()];
+    let mut alias_index: HashMap<String, usize> = HashMap::new();
+    let mut steps = Vec::with_capacity(nodes.len());
+    for (i, node) in nodes.iter().enumerate() {
+        let at = |field: &str| format!("flow[{i}].{field}");
+        let filter = if node.filter == END {
+            None
+        } else {
+            Some(
+                *by_name
+                    .get(node.filter.as_str())
+                    .ok_or_else(|| FieldError::new(at("filter"), format!("no filter is named {:?}", node.filter)))?,
+            )
+        };
+        let alias = node.alias.clone().unwrap_or_else(|| node.filter.clone());
+        if alias == END && filter.is_some() {
+            return Err(FieldError::new(at("alias"), "END is reserved and cannot be an alias"));
+        }
+        // Several plain END nodes may share the implicit alias "END"; jumps to END never
+        // look it up.
+        let counts_as_alias = filter.is_some() || node.alias.is_some();
+        if counts_as_alias && alias_index.insert(alias.clone(), i).is_some() {
+            return Err(FieldError::new(
+                at("alias"),
+                format!("alias {alias:?} is used twice; give repeated filters distinct aliases"),
+            ));
+        }
+        let namespace = match node.namespace.as_deref() {
+            None | Some("") => NamespaceId::DEFAULT,
+            Some(name) => match namespaces.iter().position(|n| n == name) {
+                Some(p) => NamespaceId(p),
+                None => {
+                    namespaces.push(name.to_string());
+                    NamespaceId(namespaces.len() - 1)
+                }
+            },
+        };
+        if filter.is_none() && !node.jump_if.is_empty() {
+            return Err(FieldError::new(at("jumpIf"), "an END node cannot jump"));
+        }
+        steps.push(Step {
+            alias,
+            filter,
+            namespace,
+            jumps: Vec::new(),
+        });
+    }
+
+    // Jumps are resolved once every alias is known; targets must lie ahead.
+    for (i, node) in nodes.iter().enumerate() {
+        for (result, target) in &node.jump_if {
+            let field = format!("flow[{i}].jumpIf.{result:?}");
+            if let Some(f) = steps[i].filter {
+                let declared = filters[f].results;
+                if !result.is_empty() && !declared.iter().any(|r| r == result) {
+                    let known = if declared.is_empty() {
+                        "none".to_string()
+                    } else {
+                        declared.join(", ")
+                    };
+                    return Err(FieldError::new(
+                        field,
+                        format!(
+                            "filter {:?} never returns result {result:?} (its results: {known})",
+                            filters[f].name
+                        ),
+                    ));
+                }
+            }
+            let jump = if target == END {
+                Jump::End
+            } else {
+                match alias_index.get(target.as_str()) {
+                    Some(&t) if t > i => Jump::To(t),
+                    Some(_) => {
+                        return Err(FieldError::new(
+                            field,
+                            format!("jump to {target:?} goes backwards; jumps may only go forward"),
+                        ))
+                    }
+                    None => return Err(FieldError::new(field, format!("no step has the alias {target:?}"))),
+                }
+            };
+            steps[i].jumps.push((result.clone(), jump));
+        }
+    }
+    Ok(Flow { steps, namespaces })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(filter: &str, alias: Option<&str>, jumps: &[(&str, &str)]) -> FlowNodeSpec {
+        FlowNodeSpec {
+            filter: filter.into(),
+            alias: alias.map(Into::into),
+            namespace: None,
+            jump_if: jumps.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect(),
+        }
+    }
+
+    fn infos<'a>(names: &'a [&'a str], results: &'a [String]) -> Vec<FilterInfo<'a>> {
+        names.iter().map(|n| FilterInfo { name: n, results }).collect()
+    }
+
+    #[test]
+    fn empty_flow_runs_filters_in_order() {
+        let flow = resolve(&[], &infos(&["a", "b"], &[])).unwrap();
+        assert_eq!(
+            flow.steps.iter().map(|s| s.filter).collect::<Vec<_>>(),
+            vec![Some(0), Some(1)]
+        );
+    }
+
+    #[test]
+    fn forward_jumps_and_end_resolve() {
+        let results = vec!["invalid".to_string()];
+        let flow = resolve(
+            &[
+                node("a", None, &[("invalid", "fail")]),
+                node("b", None, &[("", "END")]),
+                node("a", Some("fail"), &[]),
+            ],
+            &infos(&["a", "b"], &results),
+        )
+        .unwrap();
+        assert_eq!(flow.steps[0].jump_for("invalid"), Some(Jump::To(2)));
+        assert_eq!(flow.steps[1].jump_for(""), Some(Jump::End));
+    }
+
+    #[test]
+    fn rejects_backward_unknown_duplicate_and_undeclared() {
+        let results = vec!["invalid".to_string()];
+        let f = infos(&["a", "b"], &results);
+        let backward = resolve(&[node("a", None, &[]), node("b", None, &[("invalid", "a")])], &f).unwrap_err();
+        assert!(backward.message.contains("backwards"), "{backward}");
+        let unknown = resolve(&[node("a", None, &[("invalid", "nowhere")])], &f).unwrap_err();
+        assert!(unknown.message.contains("nowhere"), "{unknown}");
+        let duplicate = resolve(&[node("a", None, &[]), node("a", None, &[])], &f).unwrap_err();
+        assert!(duplicate.message.contains("twice"), "{duplicate}");
+        let undeclared = resolve(&[node("a", None, &[("bogus", "END")])], &f).unwrap_err();
+        assert_eq!(undeclared.field.as_deref(), Some("flow[0].jumpIf.\"bogus\""));
+        let missing = resolve(&[node("zzz", None, &[])], &f).unwrap_err();
+        assert!(missing.message.contains("zzz"));
+    }
+}

@@ -1,0 +1,136 @@
+//! Pipelines: a flow of filters that one request runs through, and the orchestrator that
+//! drives it (flow order, `jumpIf`, implicit END, namespaces, the response phase).
+
+pub mod context;
+pub mod filter;
+pub mod flow;
+mod kinds;
+#[cfg(test)]
+mod tests;
+
+pub use context::{Context, NamespaceId};
+pub use filter::{BuildContext, BuiltFilter, Filter, FilterFuture, FilterKind, Outcome};
+pub use kinds::FilterKinds;
+
+use crate::config::pipeline::END;
+use crate::config::{FieldError, PipelineSpec};
+use crate::http::{responses, Request, Response};
+use flow::{Flow, Jump};
+use http::StatusCode;
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// A built, validated pipeline, ready to serve. Immutable: a change builds a new one.
+pub struct Pipeline {
+    name: String,
+    filters: Vec<Arc<dyn Filter>>,
+    flow: Flow,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("name", &self.name)
+            .field("flow", &self.flow)
+            .finish()
+    }
+}
+
+impl Pipeline {
+    /// Builds every filter and resolves the flow. Nothing is live until this succeeds.
+    pub fn build(spec: &PipelineSpec, kinds: &FilterKinds, ctx: &BuildContext) -> Result<Pipeline, FieldError> {
+        let mut names = HashSet::new();
+        let mut built = Vec::with_capacity(spec.filters.len());
+        for (i, filter) in spec.filters.iter().enumerate() {
+            let at = format!("filters[{i}]");
+            if filter.name == END {
+                return Err(FieldError::new(
+                    format!("{at}.name"),
+                    "END is reserved and cannot name a filter",
+                ));
+            }
+            if !names.insert(filter.name.as_str()) {
+                return Err(FieldError::new(
+                    format!("{at}.name"),
+                    format!("two filters are named {:?}", filter.name),
+                ));
+            }
+            let kind = kinds.get(&filter.kind).ok_or_else(|| {
+                FieldError::new(
+                    format!("{at}.kind"),
+                    format!(
+                        "unknown filter kind {:?} (known: {})",
+                        filter.kind,
+                        kinds.names().join(", ")
+                    ),
+                )
+            })?;
+            let filter = kind.build(filter, ctx).map_err(|e| {
+                let e = e.within(&at);
+                FieldError {
+                    message: format!("filter {:?}: {}", filter.name, e.message),
+                    ..e
+                }
+            })?;
+            built.push(filter);
+        }
+        let infos: Vec<flow::FilterInfo<'_>> = spec
+            .filters
+            .iter()
+            .zip(&built)
+            .map(|(f, b)| flow::FilterInfo {
+                name: &f.name,
+                results: &b.results,
+            })
+            .collect();
+        let flow = flow::resolve(&spec.flow, &infos)?;
+        Ok(Pipeline {
+            name: spec.name.clone(),
+            filters: built.into_iter().map(|b| b.filter).collect(),
+            flow,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Runs one request through the flow and returns the response for the client: the
+    /// one in namespace DEFAULT at the end, or 503 if there is none.
+    pub async fn run(&self, request: Request, client_addr: SocketAddr) -> Response {
+        let mut ctx = Context::new(request, client_addr, self.flow.namespaces.len());
+        // Steps whose on_request ran and that want a response phase, in order.
+        let mut ran: Vec<usize> = Vec::new();
+        let mut index = 0;
+        while let Some(step) = self.flow.steps.get(index) {
+            let Some(filter_index) = step.filter else { break };
+            let filter = &self.filters[filter_index];
+            let outcome = filter.on_request(&mut ctx, step.namespace).await;
+            if filter.has_response_phase() {
+                ran.push(index);
+            }
+            if let Outcome::Respond(response) = outcome {
+                ctx.set_response(step.namespace, response);
+                break;
+            }
+            let result = outcome.result();
+            match step.jump_for(result) {
+                Some(Jump::To(target)) => index = target,
+                Some(Jump::End) => break,
+                None if result.is_empty() => index += 1,
+                // Easegress semantics: a result nobody handles ends the pipeline.
+                None => break,
+            }
+        }
+        for &index in ran.iter().rev() {
+            let step = &self.flow.steps[index];
+            let filter = &self.filters[step.filter.expect("END steps never run")];
+            if let Outcome::Respond(response) = filter.on_response(&mut ctx, step.namespace).await {
+                ctx.set_response(step.namespace, response);
+            }
+        }
+        ctx.take_response(NamespaceId::DEFAULT)
+            .unwrap_or_else(|| responses::empty(StatusCode::SERVICE_UNAVAILABLE))
+    }
+}

@@ -1,0 +1,129 @@
+//! The native Proxy filter: forwards a namespace's request to a pool of backends with
+//! load balancing, health checks, pooled upstream connections, candidate pools chosen
+//! by request matchers, and an optional fire-and-forget mirror pool.
+
+mod balance;
+mod client;
+mod health;
+mod matcher;
+mod pool;
+pub mod spec;
+mod upstream;
+
+use crate::config::{FieldError, FilterSpec};
+use crate::pipeline::{BuildContext, BuiltFilter, Context, Filter, FilterFuture, FilterKind, NamespaceId};
+use client::UpstreamClient;
+use pool::Pool;
+use spec::ProxySpec;
+use std::sync::Arc;
+
+/// The result strings a Proxy returns (Easegress's, from its code).
+pub mod results {
+    pub const INTERNAL_ERROR: &str = "internalError";
+    pub const CLIENT_ERROR: &str = "clientError";
+    pub const SERVER_ERROR: &str = "serverError";
+    pub const FAILURE_CODE: &str = "failureCode";
+    pub const TIMEOUT: &str = "timeout";
+    pub const SHORT_CIRCUITED: &str = "shortCircuited";
+    pub const ALL: [&str; 6] = [
+        INTERNAL_ERROR,
+        CLIENT_ERROR,
+        SERVER_ERROR,
+        FAILURE_CODE,
+        TIMEOUT,
+        SHORT_CIRCUITED,
+    ];
+}
+
+/// `kind: Proxy`.
+pub struct ProxyKind;
+
+impl FilterKind for ProxyKind {
+    fn name(&self) -> &'static str {
+        "Proxy"
+    }
+
+    fn build(&self, spec: &FilterSpec, _ctx: &BuildContext) -> Result<BuiltFilter, FieldError> {
+        let spec: ProxySpec = serde_path_to_error::deserialize(spec.spec.clone()).map_err(|e| {
+            let path = e.path().to_string();
+            let message = e.into_inner().to_string();
+            if path == "." {
+                FieldError::whole(message)
+            } else {
+                FieldError::new(path, message)
+            }
+        })?;
+        Ok(BuiltFilter {
+            filter: Arc::new(ProxyFilter::build(&spec)?),
+            results: results::ALL.map(String::from).to_vec(),
+        })
+    }
+}
+
+pub struct ProxyFilter {
+    main: Pool,
+    candidates: Vec<Pool>,
+    mirror: Option<Pool>,
+    client: UpstreamClient,
+}
+
+impl ProxyFilter {
+    pub fn build(spec: &ProxySpec) -> Result<ProxyFilter, FieldError> {
+        let mut main = None;
+        let mut candidates = Vec::new();
+        for (i, pool) in spec.pools.iter().enumerate() {
+            let at = format!("pools[{i}]");
+            let built = Pool::build(pool, spec.server_max_body_size, &format!("{}/{at}", spec.name))
+                .map_err(|e| e.within(&at))?;
+            if built.matcher.is_some() {
+                candidates.push(built);
+            } else if main.replace(built).is_some() {
+                return Err(FieldError::new(
+                    at,
+                    "only one pool may have no `filter` (the main pool)",
+                ));
+            }
+        }
+        let main = main.ok_or_else(|| FieldError::new("pools", "one pool must have no `filter`: the main pool"))?;
+        let mirror = match &spec.mirror_pool {
+            Some(pool) if pool.filter.is_none() => {
+                return Err(FieldError::new("mirrorPool.filter", "a mirror pool needs a filter"))
+            }
+            Some(pool) => Some(
+                Pool::build(pool, spec.server_max_body_size, &format!("{}/mirrorPool", spec.name))
+                    .map_err(|e| e.within("mirrorPool"))?,
+            ),
+            None => None,
+        };
+        let client = client::build(spec.mtls.as_ref(), spec.max_idle_conns_per_host)?;
+        Ok(ProxyFilter {
+            main,
+            candidates,
+            mirror,
+            client,
+        })
+    }
+}
+
+impl Filter for ProxyFilter {
+    fn on_request<'a>(&'a self, ctx: &'a mut Context, ns: NamespaceId) -> FilterFuture<'a> {
+        Box::pin(async move {
+            let client_ip = ctx.client_addr().ip();
+            let pool = match ctx.request(ns) {
+                Some(request) => {
+                    if let Some(mirror) = &self.mirror {
+                        if mirror.matches(request, client_ip) {
+                            mirror.mirror(&self.client, request, client_ip);
+                        }
+                    }
+                    self.candidates
+                        .iter()
+                        .find(|p| p.matches(request, client_ip))
+                        .unwrap_or(&self.main)
+                }
+                None => &self.main,
+            };
+            pool.forward(&self.client, ctx, ns).await
+        })
+    }
+}

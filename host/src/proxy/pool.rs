@@ -1,0 +1,243 @@
+//! One pool of backend servers: choosing a server, sending the request, and turning
+//! what happened into a response and a result (Easegress's statuses and results).
+
+use super::balance::Balancer;
+use super::client::UpstreamClient;
+use super::health::{HealthProbe, HealthState, HealthTask};
+use super::matcher::RequestMatcher;
+use super::results;
+use super::spec::PoolSpec;
+use super::upstream::Server;
+use crate::config::FieldError;
+use crate::http::{hop_by_hop, responses, Body, BodyError, Request, Response};
+use crate::pipeline::{Context, NamespaceId, Outcome};
+use http::header::CONTENT_LENGTH;
+use http::{StatusCode, Version};
+use http_body::Body as _;
+use std::borrow::Cow;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Debug)]
+pub struct Pool {
+    servers: Vec<Server>,
+    weights: Vec<u32>,
+    balancer: Balancer,
+    pub matcher: Option<RequestMatcher>,
+    timeout: Option<Duration>,
+    /// Empty means "every 5xx".
+    failure_codes: Vec<u16>,
+    max_body: Option<u64>,
+    set_upstream_host: bool,
+    health: Arc<HealthState>,
+    _health_task: Option<HealthTask>,
+}
+
+/// Why a request to a backend produced no response.
+enum Failure {
+    Timeout,
+    Client,
+    Server(String),
+}
+
+impl Pool {
+    /// `default_max_body` is the proxy-level `serverMaxBodySize`; `label` names the pool
+    /// in logs.
+    pub fn build(spec: &PoolSpec, default_max_body: i64, label: &str) -> Result<Pool, FieldError> {
+        if spec.servers.is_empty() {
+            return Err(FieldError::new("servers", "a pool needs at least one server"));
+        }
+        let servers = spec
+            .servers
+            .iter()
+            .enumerate()
+            .map(|(i, s)| Server::parse(&s.url, s.keep_host).map_err(|e| e.within(&format!("servers[{i}]"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        let weights: Vec<u32> = spec.servers.iter().map(|s| s.weight).collect();
+        if let Some(i) = weights.iter().position(|&w| w > 100) {
+            return Err(FieldError::new(
+                format!("servers[{i}].weight"),
+                "must be between 0 and 100",
+            ));
+        }
+        let weighted = weights.iter().filter(|&&w| w > 0).count();
+        if weighted != 0 && weighted != weights.len() {
+            return Err(FieldError::new("servers", "give every server a weight, or none"));
+        }
+        let failure_codes = spec.failure_codes.clone().unwrap_or_default();
+        if let Some(code) = failure_codes.iter().find(|c| !(100..=599).contains(*c)) {
+            return Err(FieldError::new("failureCodes", format!("{code} is not an HTTP status")));
+        }
+        let max_body = match spec.server_max_body_size.unwrap_or(default_max_body) {
+            -1 => None,
+            0 => Some(crate::config::http_server::DEFAULT_MAX_BODY_SIZE),
+            n if n > 0 => Some(n as u64),
+            _ => return Err(FieldError::new("serverMaxBodySize", "must be -1, 0 or a size in bytes")),
+        };
+        let health = Arc::new(HealthState::all_healthy(servers.len()));
+        let health_task = match &spec.health_check {
+            Some(check) => {
+                let bases: Vec<_> = servers.iter().map(|s| s.base.clone()).collect();
+                let probe = HealthProbe::build(check, &bases).map_err(|e| e.within("healthCheck"))?;
+                // Outside a runtime (offline validation) nothing is probed.
+                tokio::runtime::Handle::try_current()
+                    .ok()
+                    .map(|_| probe.spawn(health.clone(), label.to_string()))
+            }
+            None => None,
+        };
+        Ok(Pool {
+            servers,
+            weights,
+            balancer: Balancer::build(&spec.load_balance)?,
+            matcher: spec
+                .filter
+                .as_ref()
+                .map(RequestMatcher::build)
+                .transpose()
+                .map_err(|e| e.within("filter"))?,
+            timeout: spec.timeout.filter(|t| !t.is_zero()),
+            failure_codes,
+            max_body,
+            set_upstream_host: spec.set_upstream_host,
+            health,
+            _health_task: health_task,
+        })
+    }
+
+    pub fn matches(&self, request: &Request, client: IpAddr) -> bool {
+        self.matcher.as_ref().is_some_and(|m| m.matches(request, client))
+    }
+
+    fn is_failure(&self, status: StatusCode) -> bool {
+        if self.failure_codes.is_empty() {
+            status.is_server_error()
+        } else {
+            self.failure_codes.contains(&status.as_u16())
+        }
+    }
+
+    /// Chooses a server and builds the request for it.
+    fn prepare(&self, request: &mut Request, client: IpAddr) -> Result<Request, (StatusCode, &'static str)> {
+        let healthy = self.health.healthy();
+        let Some(server) = self.balancer.choose(&healthy, &self.weights, request, client) else {
+            tracing::debug!("no healthy server in the pool");
+            return Err((StatusCode::SERVICE_UNAVAILABLE, results::INTERNAL_ERROR));
+        };
+        self.servers[server]
+            .upstream_request(request, self.set_upstream_host)
+            .map_err(|_| (StatusCode::INTERNAL_SERVER_ERROR, results::INTERNAL_ERROR))
+    }
+
+    /// Sends the request of namespace `ns` to one of this pool's servers and stores the
+    /// response there.
+    pub async fn forward(&self, client: &UpstreamClient, ctx: &mut Context, ns: NamespaceId) -> Outcome {
+        let client_ip = ctx.client_addr().ip();
+        let Some(request) = ctx.request_mut(ns) else {
+            tracing::warn!(
+                namespace = ns.0,
+                "Proxy has no request in its namespace; build one first"
+            );
+            return fail(ctx, ns, StatusCode::INTERNAL_SERVER_ERROR, results::INTERNAL_ERROR);
+        };
+        let upstream = match self.prepare(request, client_ip) {
+            Ok(upstream) => upstream,
+            Err((status, result)) => return fail(ctx, ns, status, result),
+        };
+        match self.send(client, upstream).await {
+            Ok(response) => {
+                if let Some(limit) = self.max_body {
+                    let declared = response
+                        .headers()
+                        .get(CONTENT_LENGTH)
+                        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+                    if declared.is_some_and(|len| len > limit) {
+                        return fail(ctx, ns, StatusCode::INTERNAL_SERVER_ERROR, results::INTERNAL_ERROR);
+                    }
+                }
+                let failed = self.is_failure(response.status());
+                ctx.set_response(ns, response);
+                if failed {
+                    Outcome::Result(Cow::Borrowed(results::FAILURE_CODE))
+                } else {
+                    Outcome::Continue
+                }
+            }
+            Err(Failure::Timeout) => fail(ctx, ns, StatusCode::REQUEST_TIMEOUT, results::TIMEOUT),
+            Err(Failure::Client) => fail(
+                ctx,
+                ns,
+                StatusCode::from_u16(499).expect("499 is valid"),
+                results::CLIENT_ERROR,
+            ),
+            Err(Failure::Server(reason)) => {
+                tracing::debug!(%reason, "backend request failed");
+                fail(ctx, ns, StatusCode::SERVICE_UNAVAILABLE, results::SERVER_ERROR)
+            }
+        }
+    }
+
+    async fn send(&self, client: &UpstreamClient, upstream: Request) -> Result<Response, Failure> {
+        let sent = client.request(upstream);
+        let result = match self.timeout {
+            Some(limit) => tokio::time::timeout(limit, sent).await.map_err(|_| Failure::Timeout)?,
+            None => sent.await,
+        };
+        let response = result.map_err(|e| {
+            if caused_by_client_body(&e) {
+                Failure::Client
+            } else {
+                Failure::Server(e.to_string())
+            }
+        })?;
+        let (mut parts, incoming) = response.into_parts();
+        hop_by_hop::strip(&mut parts.headers);
+        parts.version = Version::HTTP_11;
+        let body = if incoming.is_end_stream() {
+            Body::Empty
+        } else {
+            Body::stream(incoming, self.max_body)
+        };
+        Ok(Response::from_parts(parts, body))
+    }
+
+    /// Sends a copy of `request` to this (mirror) pool and forgets about it.
+    pub fn mirror(&self, client: &UpstreamClient, request: &Request, client_ip: IpAddr) {
+        let Some(body) = request.body().try_clone() else {
+            tracing::debug!("streaming body; not mirrored");
+            return;
+        };
+        let mut copy = Request::new(body);
+        *copy.method_mut() = request.method().clone();
+        *copy.uri_mut() = request.uri().clone();
+        *copy.headers_mut() = request.headers().clone();
+        let Ok(upstream) = self.prepare(&mut copy, client_ip) else {
+            return;
+        };
+        let client = client.clone();
+        tokio::spawn(async move {
+            if let Err(e) = client.request(upstream).await {
+                tracing::debug!(error = %e, "mirror request failed");
+            }
+        });
+    }
+}
+
+/// Easegress's failure contract: the status goes into the namespace's response and the
+/// result string is returned, so `jumpIf` can route around the failure.
+fn fail(ctx: &mut Context, ns: NamespaceId, status: StatusCode, result: &'static str) -> Outcome {
+    ctx.set_response(ns, responses::empty(status));
+    Outcome::Result(Cow::Borrowed(result))
+}
+
+fn caused_by_client_body(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(e);
+    while let Some(err) = source {
+        if err.is::<BodyError>() {
+            return true;
+        }
+        source = err.source();
+    }
+    false
+}

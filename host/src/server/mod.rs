@@ -1,0 +1,85 @@
+//! HTTPServer: listeners (HTTP/1.1, h2c, TLS with ALPN h2), connection limits, and the
+//! handoff of each request to the router and its pipeline.
+
+mod handler;
+pub mod limits;
+mod listener;
+pub mod tls;
+
+pub use listener::RunningServer;
+
+use crate::config::{FieldError, HttpServerSpec};
+use crate::registry::PipelineRegistry;
+use crate::router::Router;
+use arc_swap::ArcSwap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+/// What every connection of one server shares, swappable while it runs.
+pub struct ServerShared {
+    pub name: String,
+    pub router: ArcSwap<Router>,
+    pub client_max_body_size: i64,
+    pub x_forwarded_for: bool,
+}
+
+/// A validated server, ready to bind and start.
+pub struct HttpServer {
+    pub spec: HttpServerSpec,
+    shared: Arc<ServerShared>,
+    tls: Option<Arc<rustls::ServerConfig>>,
+}
+
+impl HttpServer {
+    /// Compiles the routes and TLS settings. Nothing is bound yet.
+    pub fn build(spec: &HttpServerSpec, pipelines: &PipelineRegistry) -> Result<HttpServer, FieldError> {
+        if spec.port == 0 {
+            return Err(FieldError::new("port", "must be between 1 and 65535"));
+        }
+        if spec.max_connections == 0 {
+            return Err(FieldError::new("maxConnections", "must be at least 1"));
+        }
+        if spec.client_max_body_size < -1 {
+            return Err(FieldError::new(
+                "clientMaxBodySize",
+                "must be -1 (stream), 0 (default 4 MiB) or a size in bytes",
+            ));
+        }
+        self::listen_addr(spec)?;
+        let tls = if spec.https {
+            Some(tls::server_config(spec)?)
+        } else {
+            if !spec.certs.is_empty() || spec.cert_base64.is_some() {
+                tracing::warn!(server = %spec.name, "certificates are configured but https is false; serving plain HTTP");
+            }
+            None
+        };
+        let shared = Arc::new(ServerShared {
+            name: spec.name.clone(),
+            router: ArcSwap::from_pointee(Router::build(spec, pipelines)?),
+            client_max_body_size: spec.client_max_body_size,
+            x_forwarded_for: spec.x_forwarded_for,
+        });
+        Ok(HttpServer {
+            spec: spec.clone(),
+            shared,
+            tls,
+        })
+    }
+
+    pub fn listen_addr(&self) -> SocketAddr {
+        listen_addr(&self.spec).expect("checked in build")
+    }
+}
+
+fn listen_addr(spec: &HttpServerSpec) -> Result<SocketAddr, FieldError> {
+    let ip = if spec.address.is_empty() {
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+    } else {
+        spec.address
+            .trim_matches(|c| c == '[' || c == ']')
+            .parse()
+            .map_err(|_| FieldError::new("address", format!("{:?} is not an IP address", spec.address)))?
+    };
+    Ok(SocketAddr::new(ip, spec.port))
+}

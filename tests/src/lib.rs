@@ -1,0 +1,10 @@
+//! Support for Weir's end-to-end tests: real backends, the real `weir` binary, a test
+//! certificate authority, and small network helpers.
+
+pub mod backend;
+pub mod certs;
+pub mod net;
+pub mod weir;
+
+pub use backend::{Backend, BackendOptions};
+pub use weir::Weir;

@@ -1,0 +1,137 @@
+//! Running the real `weir` binary on a configuration, for end-to-end tests.
+
+use crate::net::wait_until;
+use std::io::Read;
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The `weir` binary: `$WEIR_BIN`, or the one built next to the test executable.
+pub fn binary() -> PathBuf {
+    if let Ok(path) = std::env::var("WEIR_BIN") {
+        return PathBuf::from(path);
+    }
+    // Test executables live in target/<profile>/deps/.
+    let exe = std::env::current_exe().unwrap();
+    let path = exe.parent().unwrap().parent().unwrap().join("weir");
+    assert!(
+        path.exists(),
+        "{} is missing: build it first (`cargo build -p weir`) or set WEIR_BIN",
+        path.display()
+    );
+    path
+}
+
+pub struct Weir {
+    child: Child,
+    pub dir: tempfile::TempDir,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Weir {
+    /// Writes `config` to a fresh directory, starts `weir run` on it, and waits until
+    /// every port in `ports` accepts connections.
+    pub fn start(config: &str, ports: &[u16]) -> Weir {
+        Weir::start_with_files(config, &[], ports)
+    }
+
+    /// Like [`Weir::start`], with extra files written beside the config.
+    pub fn start_with_files(config: &str, files: &[(&str, &[u8])], ports: &[u16]) -> Weir {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, content) in files {
+            std::fs::write(dir.path().join(name), content).unwrap();
+        }
+        let config_path = dir.path().join("weir.yaml");
+        std::fs::write(&config_path, config).unwrap();
+        let mut weir = Weir::spawn(dir, &config_path);
+        let up = wait_until(Duration::from_secs(20), || {
+            if let Ok(Some(status)) = weir.child.try_wait() {
+                panic!("weir exited early ({status}):\n{}", weir.stderr());
+            }
+            ports.iter().all(|p| TcpStream::connect(("127.0.0.1", *p)).is_ok())
+        });
+        assert!(up, "weir did not open ports {ports:?} in time:\n{}", weir.stderr());
+        weir
+    }
+
+    fn spawn(dir: tempfile::TempDir, config_path: &Path) -> Weir {
+        let mut child = Command::new(binary())
+            .args(["run", "--config"])
+            .arg(config_path)
+            .args(["--admin", "127.0.0.1:0", "--drain-timeout", "10s"])
+            .env("WEIR_LOG", std::env::var("WEIR_LOG").unwrap_or_else(|_| "info".into()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start weir");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let mut pipe = child.stderr.take().unwrap();
+        let sink = stderr.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        Weir { child, dir, stderr }
+    }
+
+    /// Everything weir has logged so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends a signal (e.g. `"TERM"`) to the process.
+    pub fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.pid().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+}
+
+impl Drop for Weir {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `weir run` on a configuration expected to be refused; returns the exit status
+/// and what it printed. Panics if weir keeps running.
+pub fn run_expecting_failure(config: &str) -> (ExitStatus, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let config_path = dir.path().join("weir.yaml");
+    std::fs::write(&config_path, config).unwrap();
+    let mut weir = Weir::spawn(dir, &config_path);
+    let status = weir
+        .wait_exit(Duration::from_secs(20))
+        .unwrap_or_else(|| panic!("weir kept running:\n{}", weir.stderr()));
+    // Let the reader thread catch the last lines.
+    wait_until(Duration::from_secs(2), || weir.stderr().contains("error"));
+    (status, weir.stderr())
+}
