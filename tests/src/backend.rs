@@ -49,6 +49,7 @@ pub struct BackendOptions {
 struct State {
     name: String,
     hits: AtomicUsize,
+    received: AtomicUsize,
     connections: AtomicUsize,
     health: AtomicU16,
     recorded: Mutex<Vec<Recorded>>,
@@ -79,6 +80,7 @@ impl Backend {
         let state = Arc::new(State {
             name: options.name.clone(),
             hits: AtomicUsize::new(0),
+            received: AtomicUsize::new(0),
             connections: AtomicUsize::new(0),
             health: AtomicU16::new(200),
             recorded: Mutex::new(Vec::new()),
@@ -105,6 +107,11 @@ impl Backend {
     /// Requests answered, `/health` probes excluded.
     pub fn hits(&self) -> usize {
         self.state.hits.load(Ordering::SeqCst)
+    }
+
+    /// Requests that have arrived, counted before any delay (answered or not).
+    pub fn received(&self) -> usize {
+        self.state.received.load(Ordering::SeqCst)
     }
 
     /// TCP connections accepted so far.
@@ -171,6 +178,7 @@ async fn answer(request: http::Request<Incoming>, peer: SocketAddr, state: &Stat
         *response.status_mut() = http::StatusCode::from_u16(state.health.load(Ordering::SeqCst)).unwrap();
         return response;
     }
+    state.received.fetch_add(1, Ordering::SeqCst);
     let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
     let header = |name: &str| {
         parts
