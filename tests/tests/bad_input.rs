@@ -70,20 +70,32 @@ async fn conflicting_content_lengths_are_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn content_length_with_transfer_encoding_cannot_smuggle() {
+async fn content_length_with_transfer_encoding_is_refused() {
     let f = fixture("").await;
-    // The classic CL.TE smuggling attempt: a Content-Length that covers a second request
-    // hidden in the body. Weir frames by chunked encoding only (RFC 9112 §6.3), so the
-    // hidden request is never seen as a request, and the connection is closed afterwards.
-    let smuggle = "POST /first HTTP/1.1\r\nHost: x\r\nContent-Length: 60\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n";
-    let answer = f.send(smuggle);
-    assert!(!answer.contains("/smuggled"), "{answer}");
-    assert!(f.backend.requests().iter().all(|r| !r.uri.contains("smuggled")));
-    assert_eq!(
-        answer.matches("HTTP/1.1 ").count(),
-        1,
-        "exactly one response, then close: {answer}"
-    );
+    // The classic smuggling attempt: a Content-Length that covers a second request hidden
+    // in a chunked body. Both orders of the two headers are refused, on fresh connections
+    // and after an ordinary request on the same connection.
+    let hidden = "0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n";
+    for headers in [
+        "Content-Length: 40\r\nTransfer-Encoding: chunked",
+        "Transfer-Encoding: chunked\r\nContent-Length: 40",
+    ] {
+        let attempt = format!("POST /first HTTP/1.1\r\nHost: x\r\n{headers}\r\n\r\n{hidden}");
+        let answer = f.send(&attempt);
+        assert_eq!(status_line(&answer), "HTTP/1.1 400 Bad Request", "{answer}");
+        assert_eq!(
+            answer.matches("HTTP/1.1 ").count(),
+            1,
+            "one response, then close: {answer}"
+        );
+
+        let after_ok = format!("POST /ok HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi{attempt}");
+        let answer = f.send(&after_ok);
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(answer.contains("HTTP/1.1 400 Bad Request"), "{answer}");
+    }
+    let uris: Vec<String> = f.backend.requests().iter().map(|r| r.uri.clone()).collect();
+    assert_eq!(uris, ["/ok", "/ok"], "only the ordinary requests reached the backend");
     f.still_serves();
 }
 

@@ -1,6 +1,7 @@
 //! Serving one request: route it, apply the path's body limit and rewrite, and run the
 //! backend pipeline. Every refusal here is native and never reaches a filter.
 
+use super::framing::FramingWatch;
 use super::ServerShared;
 use crate::config::http_server::DEFAULT_MAX_BODY_SIZE;
 use crate::http::{responses, Body, BodyError, Response};
@@ -13,7 +14,19 @@ use std::borrow::Cow;
 use std::net::SocketAddr;
 
 /// Handles one request from `client`.
-pub async fn handle(request: http::Request<Incoming>, client: SocketAddr, server: &ServerShared) -> Response {
+pub async fn handle(
+    request: http::Request<Incoming>,
+    client: SocketAddr,
+    server: &ServerShared,
+    framing: &FramingWatch,
+) -> Response {
+    if framing.next_request_is_ambiguous() {
+        let mut refused = responses::empty(StatusCode::BAD_REQUEST);
+        refused
+            .headers_mut()
+            .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+        return refused;
+    }
     let (mut parts, incoming) = request.into_parts();
     let router = server.router.load();
     let route = {

@@ -15,9 +15,7 @@
 //! Malformed framing (bad chunk sizes, conflicting `Content-Length`, `Transfer-Encoding`
 //! other than `chunked`, NUL/CR/LF in header values) is refused by hyper's parser with
 //! 400 and the connection closed. A request carrying both `Content-Length` and
-//! `Transfer-Encoding: chunked` is framed by the chunked encoding alone (RFC 9112 §6.3:
-//! the `Content-Length` is discarded) and its connection is closed after the response,
-//! so the two framings can never disagree between Weir and a backend.
+//! `Transfer-Encoding` is refused with 400 and the connection closed (see `framing.rs`).
 
 use std::time::Duration;
 

@@ -1,6 +1,7 @@
 //! The accept loop of one HTTPServer and the serving of each connection, with graceful
 //! shutdown: stop accepting, let requests in flight finish, then close.
 
+use super::framing::{FramingWatch, Watched};
 use super::{handler, limits, HttpServer, ServerShared};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -113,15 +114,18 @@ async fn serve_connection(
     shared: Arc<ServerShared>,
     watcher: hyper_util::server::graceful::Watcher,
 ) {
+    let framing = Arc::new(FramingWatch::default());
+    let watch = framing.clone();
     let service = service_fn(move |request| {
         let shared = shared.clone();
-        async move { Ok::<_, Infallible>(handler::handle(request, peer, &shared).await) }
+        let framing = framing.clone();
+        async move { Ok::<_, Infallible>(handler::handle(request, peer, &shared, &framing).await) }
     });
     let result = match tls {
         Some(acceptor) => match tokio::time::timeout(limits::TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
             Ok(Ok(stream)) => {
                 watcher
-                    .watch(builder.serve_connection(TokioIo::new(stream), service))
+                    .watch(builder.serve_connection(TokioIo::new(Watched::new(stream, watch)), service))
                     .await
             }
             Ok(Err(e)) => {
@@ -135,7 +139,7 @@ async fn serve_connection(
         },
         None => {
             watcher
-                .watch(builder.serve_connection(TokioIo::new(stream), service))
+                .watch(builder.serve_connection(TokioIo::new(Watched::new(stream, watch)), service))
                 .await
         }
     };

@@ -1,6 +1,7 @@
 //! HTTPServer: listeners (HTTP/1.1, h2c, TLS with ALPN h2), connection limits, and the
 //! handoff of each request to the router and its pipeline.
 
+mod framing;
 mod handler;
 pub mod limits;
 mod listener;
