@@ -1,6 +1,8 @@
 # The one task runner. CI runs `make test`, exactly as a person would.
 .PHONY: run test deps build lint unit e2e
 
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
 CARGO ?= cargo
 JOBS ?= 2
 
@@ -25,5 +27,8 @@ lint:
 build:
 	$(CARGO) build -j$(JOBS) --workspace --bins
 
+# Ends with one total line, so the last word is not a doc-test run that had 0 tests.
 unit:
-	$(CARGO) test -j$(JOBS) --workspace
+	mkdir -p target
+	$(CARGO) test -j$(JOBS) --workspace 2>&1 | tee target/test.log
+	@awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($$(i+1) ~ /^passed/) p += $$i; if ($$(i+1) ~ /^failed/) f += $$i } } END { printf "all tests: %d passed, %d failed\n", p, f }' target/test.log
