@@ -31,4 +31,4 @@ build:
 unit:
 	mkdir -p target
 	$(CARGO) test -j$(JOBS) --workspace 2>&1 | tee target/test.log
-	@awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($$(i+1) ~ /^passed/) p += $$i; if ($$(i+1) ~ /^failed/) f += $$i } } END { printf "all tests: %d passed, %d failed\n", p, f }' target/test.log
+	@awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($$(i+1) ~ /^passed/) p += $$i; if ($$(i+1) ~ /^failed/) f += $$i } } END { printf "tests: %d passed, %d failed\n", p, f }' target/test.log
