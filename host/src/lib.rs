@@ -11,3 +11,4 @@ pub mod proxy;
 pub mod registry;
 pub mod router;
 pub mod server;
+pub mod wasm;

@@ -15,6 +15,10 @@ impl FilterKinds {
     pub fn builtin() -> Self {
         let mut kinds = FilterKinds::default();
         kinds.add(Arc::new(crate::proxy::ProxyKind));
+        kinds.add(Arc::new(crate::wasm::WasmKind));
+        for builtin in crate::wasm::BUILTINS {
+            kinds.add(Arc::new(crate::wasm::BuiltinKind(builtin)));
+        }
         kinds
     }
 

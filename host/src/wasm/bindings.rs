@@ -1,0 +1,21 @@
+//! The generated host bindings for `weir:filter@1.0.0`.
+
+wasmtime::component::bindgen!({
+    path: "../abi/wit/filter@1.0.0",
+    world: "filter",
+    imports: {
+        // Reading a body may wait for the client; an outbound call waits for the network.
+        "weir:filter/types.[method]request.body": async | trappable,
+        "weir:filter/types.[method]response.body": async | trappable,
+        "weir:filter/http-client.call": async | trappable,
+        "weir:filter/clock.sleep": async | trappable,
+        // Every other import can trap: a handle used after its call ended is a guest bug.
+        default: trappable,
+    },
+    exports: { default: async },
+    with: {
+        "weir:filter/types.exchange": super::handles::ExchangeHandle,
+        "weir:filter/types.request": super::handles::RequestHandle,
+        "weir:filter/types.response": super::handles::ResponseHandle,
+    },
+});

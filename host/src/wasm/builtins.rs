@@ -1,0 +1,22 @@
+//! The built-in filter components, compiled from `builtin-filters/` by `build.rs` and
+//! embedded in the binary.
+
+/// One built-in kind.
+pub struct Builtin {
+    pub kind: &'static str,
+    pub component: &'static [u8],
+    /// The results it may return (Easegress's, from its code).
+    pub results: &'static [&'static str],
+}
+
+macro_rules! component {
+    ($file:literal) => {
+        include_bytes!(concat!(env!("OUT_DIR"), "/builtin-filters/", $file))
+    };
+}
+
+pub static BUILTINS: &[Builtin] = &[Builtin {
+    kind: "Validator",
+    component: component!("weir_validator.wasm"),
+    results: &["invalid"],
+}];

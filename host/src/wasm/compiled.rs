@@ -1,0 +1,101 @@
+//! Compiling components, off the request path, and caching them by content hash; and
+//! telling which ABI version a component implements from its exports.
+
+use super::bindings::FilterPre;
+use super::engine::engine;
+use super::store_state::HostState;
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+use wasmtime::component::{Component, HasSelf, Linker};
+
+/// A component compiled and linked against the host, ready to instantiate.
+pub struct Compiled {
+    pub pre: FilterPre<HostState>,
+    pub abi: &'static str,
+}
+
+/// Why a module cannot be used as a filter.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("not a valid WebAssembly component: {0}")]
+    Invalid(String),
+    #[error("the component exports `{found}`, an ABI version this host does not know (it knows {known})")]
+    UnknownVersion { found: String, known: String },
+    #[error("the component is not a Weir filter: it exports no `weir:filter/handler@…` (this host knows {known})")]
+    NotAFilter { known: String },
+    #[error("the component needs an import the host does not provide: {0}")]
+    Link(String),
+}
+
+fn known_versions() -> String {
+    weir_abi::VERSIONS
+        .iter()
+        .map(|v| weir_abi::handler_export(v))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The ABI version named by the component's `weir:filter/handler@…` export.
+fn abi_version(component: &Component) -> Result<&'static str, LoadError> {
+    let exports: Vec<String> = component
+        .component_type()
+        .exports(engine())
+        .map(|(name, _)| name.to_string())
+        .collect();
+    for version in weir_abi::VERSIONS {
+        if exports.contains(&weir_abi::handler_export(version)) {
+            return Ok(version);
+        }
+    }
+    match exports.into_iter().find(|e| e.starts_with("weir:filter/handler")) {
+        Some(found) => Err(LoadError::UnknownVersion {
+            found,
+            known: known_versions(),
+        }),
+        None => Err(LoadError::NotAFilter {
+            known: known_versions(),
+        }),
+    }
+}
+
+/// The linker every filter shares: WASI (with an empty context) and the Weir imports.
+fn linker() -> &'static Linker<HostState> {
+    static LINKER: OnceLock<Linker<HostState>> = OnceLock::new();
+    LINKER.get_or_init(|| {
+        let mut linker = Linker::new(engine());
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker).expect("WASI links once");
+        super::bindings::Filter::add_to_linker::<HostState, HasSelf<HostState>>(&mut linker, |state| state)
+            .expect("the Weir imports link once");
+        linker
+    })
+}
+
+/// Compiles `bytes` (or finds them compiled) and links them. Slow the first time for
+/// a given content: call it only when building a pipeline.
+pub fn load(bytes: &[u8]) -> Result<Arc<Compiled>, LoadError> {
+    // Entries are weak: a module stays compiled while some filter uses it, which covers
+    // a rebuild of the same pipeline (the old version is alive while the new builds).
+    static CACHE: OnceLock<Mutex<HashMap<[u8; 32], Weak<Compiled>>>> = OnceLock::new();
+    let hash: [u8; 32] = Sha256::digest(bytes).into();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(found) = cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&hash)
+        .and_then(Weak::upgrade)
+    {
+        return Ok(found);
+    }
+    let component = Component::new(engine(), bytes).map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
+    let abi = abi_version(&component)?;
+    let instance_pre = linker()
+        .instantiate_pre(&component)
+        .map_err(|e| LoadError::Link(format!("{e:#}")))?;
+    let pre = FilterPre::new(instance_pre).map_err(|e| LoadError::Link(format!("{e:#}")))?;
+    let compiled = Arc::new(Compiled { pre, abi });
+    let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
+    cache.retain(|_, c| c.strong_count() > 0);
+    cache.insert(hash, Arc::downgrade(&compiled));
+    Ok(compiled)
+}

@@ -1,0 +1,63 @@
+//! The one wasmtime engine: epoch interruption, and the pooling allocator
+//! with copy-on-write memory images, so that making an instance is cheap enough to do
+//! per request in isolated mode.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// How often the epoch advances. A deadline is a whole number of ticks, so a timeout
+/// is enforced to within about one tick.
+pub const EPOCH_TICK: Duration = Duration::from_millis(1);
+
+/// The largest `maxMemory` a filter may ask for. Every pooled memory slot reserves
+/// this much address space (not memory), so it is kept modest.
+pub const MEMORY_CEILING: usize = 256 << 20;
+
+/// How many instances may exist at once across all filters. Each holds a pooled slot;
+/// past this, making an instance fails and the request fails by its filter's policy.
+const MAX_INSTANCES: u32 = 1000;
+
+/// The engine every component is compiled for and runs on. The first use starts the
+/// thread that advances the epoch.
+pub fn engine() -> &'static Engine {
+    static ENGINE: OnceLock<Engine> = OnceLock::new();
+    ENGINE.get_or_init(|| {
+        let engine = Engine::new(&config()).expect("the wasmtime configuration is valid on this platform");
+        let ticker = engine.clone();
+        std::thread::Builder::new()
+            .name("weir-wasm-epoch".into())
+            .spawn(move || loop {
+                std::thread::sleep(EPOCH_TICK);
+                ticker.increment_epoch();
+            })
+            .expect("spawning the epoch thread");
+        engine
+    })
+}
+
+fn config() -> Config {
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(MAX_INSTANCES)
+        // A Rust component holds a few core instances (the program and its adapter
+        // shims), each with a table or two.
+        .total_core_instances(MAX_INSTANCES * 4)
+        .total_memories(MAX_INSTANCES)
+        .total_tables(MAX_INSTANCES * 4)
+        .total_stacks(MAX_INSTANCES)
+        .max_memory_size(MEMORY_CEILING);
+
+    let mut config = Config::new();
+    config
+        .epoch_interruption(true)
+        .wasm_component_model(true)
+        .memory_reservation(MEMORY_CEILING as u64)
+        .memory_guard_size(64 << 10)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    config
+}
+
+/// The number of ticks in `duration`, at least one.
+pub fn ticks(duration: Duration) -> u64 {
+    (duration.as_micros() / EPOCH_TICK.as_micros()).max(1) as u64
+}

@@ -1,0 +1,123 @@
+//! A WASM filter in a pipeline: takes an instance (from its pool, or a fresh one in
+//! isolated mode), runs a phase, and turns failures into its failure policy.
+
+use super::bindings::weir::filter::types::{Outcome as WireOutcome, Phases};
+use super::host::build_response;
+use super::instance::{CallError, Instance, InstanceRecipe, Phase};
+use super::instance_pool::InstancePool;
+use super::spec::{FailurePolicy, Isolation, RuntimeSettings};
+use crate::http::{Body, Request};
+use crate::pipeline::{Context, Filter, FilterFuture, NamespaceId, Outcome};
+use std::borrow::Cow;
+
+pub struct WasmFilter {
+    recipe: InstanceRecipe,
+    settings: RuntimeSettings,
+    phases: Phases,
+    pool: InstancePool,
+}
+
+impl WasmFilter {
+    /// Makes the first instance, which runs `init` and so validates the config, and
+    /// keeps it for the first request.
+    pub async fn build(recipe: InstanceRecipe, settings: RuntimeSettings) -> Result<WasmFilter, CallError> {
+        let first = Instance::create(&recipe).await?;
+        let phases = first.phases;
+        let pool = InstancePool::new();
+        if settings.isolation == Isolation::Pool {
+            pool.put(first);
+        }
+        Ok(WasmFilter {
+            recipe,
+            settings,
+            phases,
+            pool,
+        })
+    }
+
+    async fn instance(&self) -> Result<Instance, CallError> {
+        if self.settings.isolation == Isolation::Pool {
+            if let Some(instance) = self.pool.take() {
+                return Ok(instance);
+            }
+        }
+        Instance::create(&self.recipe).await
+    }
+
+    async fn run(&self, ctx: &mut Context, ns: NamespaceId, phase: Phase) -> Outcome {
+        let mut instance = match self.instance().await {
+            Ok(instance) => instance,
+            Err(e) => return self.failed(&e),
+        };
+        // Host functions reach the request through the store, so the context moves in
+        // for the call; a one-slot placeholder stands in meanwhile.
+        let placeholder = Context::new(Request::default(), ctx.client_addr(), 1);
+        let taken = std::mem::replace(ctx, placeholder);
+        let (context, result) = instance.call(phase, taken, ns).await;
+        *ctx = context;
+        match result {
+            Ok(outcome) => {
+                // A trapped instance is dropped (above, by returning early); a healthy
+                // one goes back for the next request.
+                if self.settings.isolation == Isolation::Pool {
+                    self.pool.put(instance);
+                }
+                self.outcome(outcome)
+            }
+            Err(e) => self.failed(&e),
+        }
+    }
+
+    fn outcome(&self, outcome: WireOutcome) -> Outcome {
+        match outcome {
+            WireOutcome::Continue => Outcome::Continue,
+            WireOutcome::Result(r) if r.is_empty() => Outcome::Continue,
+            WireOutcome::Result(r) => Outcome::Result(Cow::Owned(r)),
+            WireOutcome::Respond(built) => match build_response(built) {
+                Ok(response) => Outcome::Respond(response),
+                Err(e) => self.failed(&CallError::Trap(format!("it built a bad response: {e}"))),
+            },
+        }
+    }
+
+    /// Applies the failure policy to one failed call.
+    fn failed(&self, error: &CallError) -> Outcome {
+        let identity = &self.recipe.identity;
+        tracing::warn!(
+            pipeline = %identity.pipeline,
+            filter = %identity.filter,
+            policy = ?self.settings.failure_policy,
+            "filter failed: {error}"
+        );
+        match self.settings.failure_policy {
+            FailurePolicy::Open => Outcome::Continue,
+            FailurePolicy::Closed => {
+                let body = format!("filter {:?} failed\n", identity.filter);
+                let mut response = http::Response::new(Body::from(body));
+                *response.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+                response.headers_mut().insert(
+                    http::header::CONTENT_TYPE,
+                    http::HeaderValue::from_static("text/plain; charset=utf-8"),
+                );
+                Outcome::Respond(response)
+            }
+        }
+    }
+}
+
+impl Filter for WasmFilter {
+    fn on_request<'a>(&'a self, ctx: &'a mut Context, ns: NamespaceId) -> FilterFuture<'a> {
+        if !self.phases.contains(Phases::REQUEST) {
+            return Box::pin(std::future::ready(Outcome::Continue));
+        }
+        Box::pin(self.run(ctx, ns, Phase::Request))
+    }
+
+    fn on_response<'a>(&'a self, ctx: &'a mut Context, ns: NamespaceId) -> FilterFuture<'a> {
+        Box::pin(self.run(ctx, ns, Phase::Response))
+    }
+
+    fn has_response_phase(&self) -> bool {
+        self.phases.contains(Phases::RESPONSE)
+    }
+}

@@ -1,0 +1,24 @@
+//! What the guest's `exchange`, `request` and `response` handles stand for on the host:
+//! a namespace of the request being handled, tagged with the call that gave them out.
+
+use crate::pipeline::NamespaceId;
+
+/// The `exchange` of one phase call.
+#[derive(Debug, Clone, Copy)]
+pub struct ExchangeHandle {
+    pub call: u64,
+}
+
+/// A namespace's request, as of one call.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestHandle {
+    pub call: u64,
+    pub namespace: NamespaceId,
+}
+
+/// A namespace's response, as of one call.
+#[derive(Debug, Clone, Copy)]
+pub struct ResponseHandle {
+    pub call: u64,
+    pub namespace: NamespaceId,
+}

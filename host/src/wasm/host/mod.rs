@@ -1,0 +1,10 @@
+//! The host side of each imported WIT interface, one file per interface.
+
+mod clock;
+mod http_client;
+mod log;
+mod random;
+mod state;
+mod types;
+
+pub use types::build_response;

@@ -1,0 +1,407 @@
+//! `weir:filter/types`: the exchange, request and response handles. Each method looks
+//! the handle up, checks that its call is still running, and works on the request held
+//! in the store for that call.
+
+use crate::http::{Body, Request, Response};
+use crate::pipeline::NamespaceId;
+use crate::wasm::bindings::weir::filter::types::{BuiltResponse, Host, HostExchange, HostRequest, HostResponse};
+use crate::wasm::handles::{ExchangeHandle, RequestHandle, ResponseHandle};
+use crate::wasm::store_state::HostState;
+use bytes::Bytes;
+use http::header::{HeaderMap, HeaderName, HeaderValue, HOST};
+use http::uri::{PathAndQuery, Uri};
+use wasmtime::component::Resource;
+
+type Outcome<T> = wasmtime::Result<T>;
+
+impl Host for HostState {}
+
+/// Namespaces a guest can name. The orchestrator numbers namespaces when it builds a
+/// pipeline and does not give filters the names, so only `DEFAULT` (always number 0)
+/// is known by name here; a filter's own namespace is reached through `request()`.
+fn namespace_by_name(name: &str) -> Option<NamespaceId> {
+    (name == crate::config::pipeline::DEFAULT_NAMESPACE).then_some(NamespaceId::DEFAULT)
+}
+
+/// A header name and value, checked.
+fn header_pair(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), String> {
+    let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("invalid header name {name:?}"))?;
+    let value = HeaderValue::from_str(value).map_err(|_| format!("invalid value for header {name}"))?;
+    Ok((name, value))
+}
+
+fn header_text(value: &HeaderValue) -> String {
+    String::from_utf8_lossy(value.as_bytes()).into_owned()
+}
+
+fn first(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers.get(name).map(header_text)
+}
+
+fn all(headers: &HeaderMap, name: &str) -> Vec<String> {
+    headers.get_all(name).iter().map(header_text).collect()
+}
+
+fn list(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(n, v)| (n.as_str().to_string(), header_text(v)))
+        .collect()
+}
+
+fn set(headers: &mut HeaderMap, name: &str, value: &str) -> Result<(), String> {
+    let (name, value) = header_pair(name, value)?;
+    headers.insert(name, value);
+    Ok(())
+}
+
+fn add(headers: &mut HeaderMap, name: &str, value: &str) -> Result<(), String> {
+    let (name, value) = header_pair(name, value)?;
+    headers.append(name, value);
+    Ok(())
+}
+
+fn remove(headers: &mut HeaderMap, name: &str) {
+    if let Ok(name) = HeaderName::from_bytes(name.as_bytes()) {
+        headers.remove(name);
+    }
+}
+
+/// Replaces the path and query of `uri`, keeping scheme and authority.
+fn with_path_and_query(uri: &Uri, path_and_query: &str) -> Result<Uri, String> {
+    let pq: PathAndQuery = path_and_query
+        .parse()
+        .map_err(|_| format!("invalid path or query {path_and_query:?}"))?;
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = Some(pq);
+    Uri::from_parts(parts).map_err(|e| e.to_string())
+}
+
+/// Builds the host response for a guest's `built-response`.
+pub fn build_response(built: BuiltResponse) -> Result<Response, String> {
+    let status = http::StatusCode::from_u16(built.status).map_err(|_| format!("invalid status {}", built.status))?;
+    let mut response = http::Response::new(Body::from(Bytes::from(built.body)));
+    *response.status_mut() = status;
+    for (name, value) in &built.headers {
+        add(response.headers_mut(), name, value)?;
+    }
+    Ok(response)
+}
+
+impl HostState {
+    fn request_of(&mut self, handle: &Resource<RequestHandle>) -> Outcome<&mut Request> {
+        let handle = *self.table.get(handle)?;
+        let call = self.active(handle.call)?;
+        // A handle is only given out for a request that exists, and guests cannot
+        // remove one, so this holds; a trap beats a silent empty value if it breaks.
+        call.context
+            .request_mut(handle.namespace)
+            .ok_or_else(|| wasmtime::format_err!("the namespace's request is gone"))
+    }
+
+    fn response_of(&mut self, handle: &Resource<ResponseHandle>) -> Outcome<&mut Response> {
+        let handle = *self.table.get(handle)?;
+        let call = self.active(handle.call)?;
+        call.context
+            .response_mut(handle.namespace)
+            .ok_or_else(|| wasmtime::format_err!("the namespace's response is gone"))
+    }
+
+    fn with_request<T>(
+        &mut self,
+        handle: &Resource<RequestHandle>,
+        edit: impl FnOnce(&mut Request) -> T,
+    ) -> Outcome<T> {
+        Ok(edit(self.request_of(handle)?))
+    }
+
+    fn with_response<T>(
+        &mut self,
+        handle: &Resource<ResponseHandle>,
+        edit: impl FnOnce(&mut Response) -> T,
+    ) -> Outcome<T> {
+        Ok(edit(self.response_of(handle)?))
+    }
+
+    fn exchange_call(&mut self, handle: &Resource<ExchangeHandle>) -> Outcome<u64> {
+        let handle = *self.table.get(handle)?;
+        self.active(handle.call)?;
+        Ok(handle.call)
+    }
+
+    fn request_handle(&mut self, call: u64, namespace: NamespaceId) -> Outcome<Option<Resource<RequestHandle>>> {
+        if self.active(call)?.context.request(namespace).is_none() {
+            return Ok(None);
+        }
+        Ok(Some(self.table.push(RequestHandle { call, namespace })?))
+    }
+
+    fn response_handle(&mut self, call: u64, namespace: NamespaceId) -> Outcome<Option<Resource<ResponseHandle>>> {
+        if self.active(call)?.context.response(namespace).is_none() {
+            return Ok(None);
+        }
+        Ok(Some(self.table.push(ResponseHandle { call, namespace })?))
+    }
+}
+
+impl HostExchange for HostState {
+    fn request(&mut self, this: Resource<ExchangeHandle>) -> Outcome<Option<Resource<RequestHandle>>> {
+        let call = self.exchange_call(&this)?;
+        let namespace = self.active(call)?.namespace;
+        self.request_handle(call, namespace)
+    }
+
+    fn response(&mut self, this: Resource<ExchangeHandle>) -> Outcome<Option<Resource<ResponseHandle>>> {
+        let call = self.exchange_call(&this)?;
+        let namespace = self.active(call)?.namespace;
+        self.response_handle(call, namespace)
+    }
+
+    fn request_of(
+        &mut self,
+        this: Resource<ExchangeHandle>,
+        namespace: String,
+    ) -> Outcome<Option<Resource<RequestHandle>>> {
+        let call = self.exchange_call(&this)?;
+        match namespace_by_name(&namespace) {
+            Some(ns) => self.request_handle(call, ns),
+            None => Ok(None),
+        }
+    }
+
+    fn response_of(
+        &mut self,
+        this: Resource<ExchangeHandle>,
+        namespace: String,
+    ) -> Outcome<Option<Resource<ResponseHandle>>> {
+        let call = self.exchange_call(&this)?;
+        match namespace_by_name(&namespace) {
+            Some(ns) => self.response_handle(call, ns),
+            None => Ok(None),
+        }
+    }
+
+    fn set_response(&mut self, this: Resource<ExchangeHandle>, response: BuiltResponse) -> Outcome<Result<(), String>> {
+        let call = self.exchange_call(&this)?;
+        let response = match build_response(response) {
+            Ok(r) => r,
+            Err(e) => return Ok(Err(e)),
+        };
+        let active = self.active(call)?;
+        active.context.set_response(active.namespace, response);
+        Ok(Ok(()))
+    }
+
+    fn client_addr(&mut self, this: Resource<ExchangeHandle>) -> Outcome<String> {
+        let call = self.exchange_call(&this)?;
+        Ok(self.active(call)?.context.client_addr().to_string())
+    }
+
+    fn drop(&mut self, this: Resource<ExchangeHandle>) -> Outcome<()> {
+        self.table.delete(this)?;
+        Ok(())
+    }
+}
+
+impl HostRequest for HostState {
+    fn method(&mut self, this: Resource<RequestHandle>) -> Outcome<String> {
+        self.with_request(&this, |r| r.method().as_str().to_string())
+    }
+
+    fn set_method(&mut self, this: Resource<RequestHandle>, method: String) -> Outcome<Result<(), String>> {
+        let Ok(method) = http::Method::from_bytes(method.as_bytes()) else {
+            return Ok(Err(format!("invalid method {method:?}")));
+        };
+        self.with_request(&this, |r| {
+            *r.method_mut() = method;
+            Ok(())
+        })
+    }
+
+    fn path(&mut self, this: Resource<RequestHandle>) -> Outcome<String> {
+        self.with_request(&this, |r| r.uri().path().to_string())
+    }
+
+    fn set_path(&mut self, this: Resource<RequestHandle>, path: String) -> Outcome<Result<(), String>> {
+        if !path.starts_with('/') || path.contains('?') {
+            return Ok(Err(format!("path {path:?} must start with / and hold no query")));
+        }
+        self.with_request(&this, |r| {
+            let target = match r.uri().query() {
+                Some(q) => format!("{path}?{q}"),
+                None => path,
+            };
+            *r.uri_mut() = with_path_and_query(r.uri(), &target)?;
+            Ok(())
+        })
+    }
+
+    fn query(&mut self, this: Resource<RequestHandle>) -> Outcome<Option<String>> {
+        self.with_request(&this, |r| r.uri().query().map(str::to_string))
+    }
+
+    fn set_query(&mut self, this: Resource<RequestHandle>, query: Option<String>) -> Outcome<Result<(), String>> {
+        self.with_request(&this, |r| {
+            let target = match &query {
+                Some(q) => format!("{}?{q}", r.uri().path()),
+                None => r.uri().path().to_string(),
+            };
+            *r.uri_mut() = with_path_and_query(r.uri(), &target)?;
+            Ok(())
+        })
+    }
+
+    fn host(&mut self, this: Resource<RequestHandle>) -> Outcome<Option<String>> {
+        self.with_request(&this, |r| {
+            first(r.headers(), HOST.as_str()).or_else(|| r.uri().authority().map(|a| a.to_string()))
+        })
+    }
+
+    fn set_host(&mut self, this: Resource<RequestHandle>, host: String) -> Outcome<Result<(), String>> {
+        self.with_request(&this, |r| {
+            let value = HeaderValue::from_str(&host).map_err(|_| format!("invalid host {host:?}"))?;
+            if r.uri().authority().is_some() {
+                let mut parts = r.uri().clone().into_parts();
+                parts.authority = Some(host.parse().map_err(|_| format!("invalid host {host:?}"))?);
+                *r.uri_mut() = Uri::from_parts(parts).map_err(|e| e.to_string())?;
+            }
+            r.headers_mut().insert(HOST, value);
+            Ok(())
+        })
+    }
+
+    fn header(&mut self, this: Resource<RequestHandle>, name: String) -> Outcome<Option<String>> {
+        self.with_request(&this, |r| first(r.headers(), &name))
+    }
+
+    fn header_all(&mut self, this: Resource<RequestHandle>, name: String) -> Outcome<Vec<String>> {
+        self.with_request(&this, |r| all(r.headers(), &name))
+    }
+
+    fn set_header(
+        &mut self,
+        this: Resource<RequestHandle>,
+        name: String,
+        value: String,
+    ) -> Outcome<Result<(), String>> {
+        self.with_request(&this, |r| set(r.headers_mut(), &name, &value))
+    }
+
+    fn add_header(
+        &mut self,
+        this: Resource<RequestHandle>,
+        name: String,
+        value: String,
+    ) -> Outcome<Result<(), String>> {
+        self.with_request(&this, |r| add(r.headers_mut(), &name, &value))
+    }
+
+    fn remove_header(&mut self, this: Resource<RequestHandle>, name: String) -> Outcome<()> {
+        self.with_request(&this, |r| remove(r.headers_mut(), &name))
+    }
+
+    fn headers(&mut self, this: Resource<RequestHandle>) -> Outcome<Vec<(String, String)>> {
+        self.with_request(&this, |r| list(r.headers()))
+    }
+
+    async fn body(&mut self, this: Resource<RequestHandle>) -> Outcome<Result<Vec<u8>, String>> {
+        let started = std::time::Instant::now();
+        let request = self.request_of(&this)?;
+        let result = request
+            .body_mut()
+            .buffer()
+            .await
+            .map(|b| b.to_vec())
+            .map_err(|e| e.to_string());
+        self.waited += started.elapsed();
+        Ok(result)
+    }
+
+    fn set_body(&mut self, this: Resource<RequestHandle>, body: Vec<u8>) -> Outcome<()> {
+        self.with_request(&this, |r| {
+            // The length changed: a stale Content-Length would corrupt the exchange.
+            r.headers_mut().remove(http::header::CONTENT_LENGTH);
+            *r.body_mut() = Body::from(Bytes::from(body));
+        })
+    }
+
+    fn drop(&mut self, this: Resource<RequestHandle>) -> Outcome<()> {
+        self.table.delete(this)?;
+        Ok(())
+    }
+}
+
+impl HostResponse for HostState {
+    fn status(&mut self, this: Resource<ResponseHandle>) -> Outcome<u16> {
+        self.with_response(&this, |r| r.status().as_u16())
+    }
+
+    fn set_status(&mut self, this: Resource<ResponseHandle>, status: u16) -> Outcome<Result<(), String>> {
+        let Ok(status) = http::StatusCode::from_u16(status) else {
+            return Ok(Err(format!("invalid status {status}")));
+        };
+        self.with_response(&this, |r| {
+            *r.status_mut() = status;
+            Ok(())
+        })
+    }
+
+    fn header(&mut self, this: Resource<ResponseHandle>, name: String) -> Outcome<Option<String>> {
+        self.with_response(&this, |r| first(r.headers(), &name))
+    }
+
+    fn header_all(&mut self, this: Resource<ResponseHandle>, name: String) -> Outcome<Vec<String>> {
+        self.with_response(&this, |r| all(r.headers(), &name))
+    }
+
+    fn set_header(
+        &mut self,
+        this: Resource<ResponseHandle>,
+        name: String,
+        value: String,
+    ) -> Outcome<Result<(), String>> {
+        self.with_response(&this, |r| set(r.headers_mut(), &name, &value))
+    }
+
+    fn add_header(
+        &mut self,
+        this: Resource<ResponseHandle>,
+        name: String,
+        value: String,
+    ) -> Outcome<Result<(), String>> {
+        self.with_response(&this, |r| add(r.headers_mut(), &name, &value))
+    }
+
+    fn remove_header(&mut self, this: Resource<ResponseHandle>, name: String) -> Outcome<()> {
+        self.with_response(&this, |r| remove(r.headers_mut(), &name))
+    }
+
+    fn headers(&mut self, this: Resource<ResponseHandle>) -> Outcome<Vec<(String, String)>> {
+        self.with_response(&this, |r| list(r.headers()))
+    }
+
+    async fn body(&mut self, this: Resource<ResponseHandle>) -> Outcome<Result<Vec<u8>, String>> {
+        let started = std::time::Instant::now();
+        let response = self.response_of(&this)?;
+        let result = response
+            .body_mut()
+            .buffer()
+            .await
+            .map(|b| b.to_vec())
+            .map_err(|e| e.to_string());
+        self.waited += started.elapsed();
+        Ok(result)
+    }
+
+    fn set_body(&mut self, this: Resource<ResponseHandle>, body: Vec<u8>) -> Outcome<()> {
+        self.with_response(&this, |r| {
+            r.headers_mut().remove(http::header::CONTENT_LENGTH);
+            *r.body_mut() = Body::from(Bytes::from(body));
+        })
+    }
+
+    fn drop(&mut self, this: Resource<ResponseHandle>) -> Outcome<()> {
+        self.table.delete(this)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,178 @@
+//! One initialised instance of a filter component, and how one phase call runs on it:
+//! the request moves into the store, the guest runs under its deadline, the request
+//! moves back.
+
+use super::bindings::weir::filter::types::{Outcome as WireOutcome, Phases};
+use super::bindings::Filter as FilterBindings;
+use super::compiled::Compiled;
+use super::engine::{engine, ticks};
+use super::handles::ExchangeHandle;
+use super::http_policy::HttpPolicy;
+use super::limits::{DeadlineExceeded, MemoryCap, MemoryCapExceeded};
+use super::shared_state::StateScope;
+use super::store_state::{ActiveCall, FilterIdentity, HostState};
+use crate::pipeline::{Context, NamespaceId};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use wasmtime::component::Resource;
+use wasmtime::{Store, UpdateDeadline};
+
+/// Which export a call runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Request,
+    Response,
+}
+
+/// What makes an instance for a filter: the compiled component and the filter's
+/// settings.
+pub struct InstanceRecipe {
+    pub compiled: Arc<Compiled>,
+    pub identity: Arc<FilterIdentity>,
+    pub state: Arc<StateScope>,
+    pub http: Arc<HttpPolicy>,
+    pub config_json: String,
+    pub max_memory: usize,
+    pub timeout: Duration,
+}
+
+/// Why a call (or making an instance) failed, in words for the log.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    #[error("{0}")]
+    Timeout(DeadlineExceeded),
+    #[error("{0}")]
+    Memory(MemoryCapExceeded),
+    #[error("trapped: {0}")]
+    Trap(String),
+    #[error("init failed: {0}")]
+    Init(String),
+}
+
+impl From<wasmtime::Error> for CallError {
+    fn from(error: wasmtime::Error) -> Self {
+        if let Some(e) = error.downcast_ref::<DeadlineExceeded>() {
+            return CallError::Timeout(DeadlineExceeded { timeout: e.timeout });
+        }
+        if let Some(e) = error.downcast_ref::<MemoryCapExceeded>() {
+            return CallError::Memory(MemoryCapExceeded {
+                cap: e.cap,
+                wanted: e.wanted,
+            });
+        }
+        CallError::Trap(format!("{error:#}"))
+    }
+}
+
+/// `init` gets more time than a request: it may compile regular expressions or parse
+/// a large config, and it runs off the request path.
+fn init_budget(timeout: Duration) -> Duration {
+    (timeout * 10).max(Duration::from_secs(2))
+}
+
+pub struct Instance {
+    store: Store<HostState>,
+    bindings: FilterBindings,
+    pub phases: Phases,
+    /// The guest time a phase call may use before it is cut.
+    timeout: Duration,
+}
+
+impl Instance {
+    /// Instantiates the component and runs `init` with the filter's config.
+    pub async fn create(recipe: &InstanceRecipe) -> Result<Instance, CallError> {
+        let state = HostState::new(
+            recipe.identity.clone(),
+            recipe.state.clone(),
+            recipe.http.clone(),
+            MemoryCap {
+                max_bytes: recipe.max_memory,
+            },
+        );
+        let mut store = Store::new(engine(), state);
+        store.limiter(|state| &mut state.limits);
+        store.epoch_deadline_callback(deadline_check);
+        arm(&mut store, init_budget(recipe.timeout));
+        let bindings = recipe.compiled.pre.instantiate_async(&mut store).await?;
+        let mut instance = Instance {
+            bindings,
+            store,
+            phases: Phases::empty(),
+            timeout: recipe.timeout,
+        };
+        let init = instance
+            .bindings
+            .weir_filter_handler()
+            .call_init(&mut instance.store, &recipe.config_json)
+            .await?;
+        instance.phases = init.map_err(CallError::Init)?;
+        Ok(instance)
+    }
+
+    /// Runs one phase against the request in `context`. The context is moved into the
+    /// store for the call and always handed back, whatever happened.
+    pub async fn call(
+        &mut self,
+        phase: Phase,
+        context: Context,
+        namespace: NamespaceId,
+    ) -> (Context, Result<WireOutcome, CallError>) {
+        arm(&mut self.store, self.timeout);
+        let data = self.store.data_mut();
+        data.calls += 1;
+        let id = data.calls;
+        data.call = Some(ActiveCall { id, context, namespace });
+        let result = self.run(phase, id).await;
+        let context = self
+            .store
+            .data_mut()
+            .call
+            .take()
+            .expect("the call's context stays in the store until taken back here")
+            .context;
+        (context, result)
+    }
+
+    async fn run(&mut self, phase: Phase, id: u64) -> Result<WireOutcome, CallError> {
+        let exchange = self
+            .store
+            .data_mut()
+            .table
+            .push(ExchangeHandle { call: id })
+            .map_err(|e| CallError::Trap(e.to_string()))?;
+        let rep = exchange.rep();
+        let handler = self.bindings.weir_filter_handler();
+        let outcome = match phase {
+            Phase::Request => handler.call_on_request(&mut self.store, exchange).await,
+            Phase::Response => handler.call_on_response(&mut self.store, exchange).await,
+        };
+        // The guest only borrowed the exchange; the host's entry goes with the call.
+        let _ = self
+            .store
+            .data_mut()
+            .table
+            .delete(Resource::<ExchangeHandle>::new_own(rep));
+        Ok(outcome?)
+    }
+}
+
+/// Starts the deadline for a call of at most `budget` of guest time.
+fn arm(store: &mut Store<HostState>, budget: Duration) {
+    let data = store.data_mut();
+    data.waited = Duration::ZERO;
+    data.budget = budget;
+    data.started = Instant::now();
+    store.set_epoch_deadline(ticks(budget));
+}
+
+/// Called when a store's epoch deadline passes. Host waits (body reads, sleeps,
+/// outbound calls) do not count: the budget bounds the guest's own work, so the
+/// deadline is pushed back by what was waited.
+fn deadline_check(store: wasmtime::StoreContextMut<'_, HostState>) -> wasmtime::Result<UpdateDeadline> {
+    let data = store.data();
+    let used = data.started.elapsed().saturating_sub(data.waited);
+    if used >= data.budget {
+        return Err(wasmtime::Error::new(DeadlineExceeded { timeout: data.budget }));
+    }
+    Ok(UpdateDeadline::Continue(ticks(data.budget - used)))
+}

@@ -1,0 +1,24 @@
+//! WebAssembly filters: the wasmtime engine, compiled components cached by content,
+//! pools of initialised instances, deadlines and memory caps, the host side of the
+//! `weir:filter` ABI, and the filter kinds backed by components.
+
+mod bindings;
+mod builtins;
+mod compiled;
+mod engine;
+mod filter;
+mod handles;
+mod host;
+mod http_policy;
+mod instance;
+mod instance_pool;
+mod kind;
+mod limits;
+mod shared_state;
+mod spec;
+mod store_state;
+
+pub use builtins::{Builtin, BUILTINS};
+pub use compiled::LoadError;
+pub use kind::{BuiltinKind, WasmKind};
+pub use spec::{FailurePolicy, Isolation, DEFAULT_MAX_MEMORY, DEFAULT_TIMEOUT};

@@ -1,0 +1,78 @@
+//! Services the host provides: logging, time, randomness, shared state and outbound
+//! HTTP. Natively (in unit tests) they run against the in-memory host of [`crate::testing`].
+
+#[cfg(target_arch = "wasm32")]
+use crate::bindings::weir::filter as imp;
+#[cfg(not(target_arch = "wasm32"))]
+use crate::native as imp;
+
+/// Logging to the host's log, tagged with the pipeline and the filter.
+pub mod log {
+    use super::imp::log::{log, Level};
+
+    pub fn trace(message: &str) {
+        log(Level::Trace, message)
+    }
+    pub fn debug(message: &str) {
+        log(Level::Debug, message)
+    }
+    pub fn info(message: &str) {
+        log(Level::Info, message)
+    }
+    pub fn warn(message: &str) {
+        log(Level::Warn, message)
+    }
+    pub fn error(message: &str) {
+        log(Level::Error, message)
+    }
+}
+
+/// The host's clocks.
+pub mod clock {
+    /// Milliseconds since the Unix epoch.
+    pub fn now_millis() -> u64 {
+        super::imp::clock::now_millis()
+    }
+    /// A monotonic clock in nanoseconds, for measuring intervals.
+    pub fn monotonic_nanos() -> u64 {
+        super::imp::clock::monotonic_nanos()
+    }
+}
+
+/// Randomness from the host.
+pub mod random {
+    pub fn u64() -> u64 {
+        super::imp::random::random_u64()
+    }
+    pub fn bytes(len: u32) -> Vec<u8> {
+        super::imp::random::random_bytes(len)
+    }
+}
+
+/// Atomic counters shared by every instance of this filter in this pipeline, on every
+/// thread. `ttl_millis` makes a key disappear that long after its last write.
+pub mod state {
+    /// Adds `delta` to a counter (created at 0) and returns the new value.
+    pub fn add(key: &str, delta: i64, ttl_millis: Option<u64>) -> i64 {
+        super::imp::state::add(key, delta, ttl_millis)
+    }
+    pub fn get(key: &str) -> Option<i64> {
+        super::imp::state::get(key)
+    }
+    /// Sets `key` to `new` if it holds `expected` (`None`: if it does not exist).
+    pub fn compare_and_swap(key: &str, expected: Option<i64>, new: i64, ttl_millis: Option<u64>) -> bool {
+        super::imp::state::compare_and_swap(key, expected, new, ttl_millis)
+    }
+    pub fn remove(key: &str) {
+        super::imp::state::remove(key)
+    }
+}
+
+/// Outbound HTTP, limited to the URL prefixes in the filter's `allowedUrls`.
+pub mod http {
+    pub use super::imp::http_client::{IncomingResponse, OutgoingRequest};
+
+    pub fn call(request: &OutgoingRequest) -> Result<IncomingResponse, String> {
+        super::imp::http_client::call(request)
+    }
+}

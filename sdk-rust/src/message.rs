@@ -1,0 +1,178 @@
+//! Handles to the request and response of a namespace, and the exchange that gives
+//! them out. The host owns the HTTP messages; every method is one call into the host,
+//! so read only what you need.
+
+#[cfg(target_arch = "wasm32")]
+use crate::bindings::weir::filter::types as imp;
+#[cfg(not(target_arch = "wasm32"))]
+use crate::native as imp;
+
+/// One request's journey, as seen from a filter's step. Valid during one phase call.
+pub struct Exchange<'a> {
+    pub(crate) inner: &'a imp::Exchange,
+}
+
+impl Exchange<'_> {
+    /// The request of this step's namespace.
+    pub fn request(&self) -> Option<Request> {
+        self.inner.request().map(Request)
+    }
+
+    /// The response of this step's namespace, once there is one (in `on_response`, or
+    /// after a Proxy or builder step in the same namespace).
+    pub fn response(&self) -> Option<Response> {
+        self.inner.response().map(Response)
+    }
+
+    /// The request of a named namespace (`DEFAULT` holds the client's).
+    pub fn request_of(&self, namespace: &str) -> Option<Request> {
+        self.inner.request_of(namespace).map(Request)
+    }
+
+    /// The response of a named namespace.
+    pub fn response_of(&self, namespace: &str) -> Option<Response> {
+        self.inner.response_of(namespace).map(Response)
+    }
+
+    /// Puts a response in this step's namespace and goes on with the flow.
+    pub fn set_response(&self, response: BuiltResponse) -> Result<(), String> {
+        self.inner.set_response(&response.into_imp())
+    }
+
+    /// The client's address, `ip:port`.
+    pub fn client_addr(&self) -> String {
+        self.inner.client_addr()
+    }
+}
+
+/// A namespace's request.
+pub struct Request(imp::Request);
+
+impl Request {
+    pub fn method(&self) -> String {
+        self.0.method()
+    }
+    pub fn set_method(&self, method: &str) -> Result<(), String> {
+        self.0.set_method(method)
+    }
+    /// The path without the query.
+    pub fn path(&self) -> String {
+        self.0.path()
+    }
+    pub fn set_path(&self, path: &str) -> Result<(), String> {
+        self.0.set_path(path)
+    }
+    /// The raw query string, without `?`.
+    pub fn query(&self) -> Option<String> {
+        self.0.query()
+    }
+    pub fn set_query(&self, query: Option<&str>) -> Result<(), String> {
+        self.0.set_query(query)
+    }
+    /// The host the client addressed.
+    pub fn host(&self) -> Option<String> {
+        self.0.host()
+    }
+    pub fn set_host(&self, host: &str) -> Result<(), String> {
+        self.0.set_host(host)
+    }
+    /// The first value of a header.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.0.header(name)
+    }
+    pub fn header_all(&self, name: &str) -> Vec<String> {
+        self.0.header_all(name)
+    }
+    pub fn set_header(&self, name: &str, value: &str) -> Result<(), String> {
+        self.0.set_header(name, value)
+    }
+    pub fn add_header(&self, name: &str, value: &str) -> Result<(), String> {
+        self.0.add_header(name, value)
+    }
+    pub fn remove_header(&self, name: &str) {
+        self.0.remove_header(name)
+    }
+    pub fn headers(&self) -> Vec<(String, String)> {
+        self.0.headers()
+    }
+    /// The body; the host reads a streamed body into memory first.
+    pub fn body(&self) -> Result<Vec<u8>, String> {
+        self.0.body()
+    }
+    pub fn set_body(&self, body: &[u8]) {
+        self.0.set_body(body)
+    }
+}
+
+/// A namespace's response.
+pub struct Response(imp::Response);
+
+impl Response {
+    pub fn status(&self) -> u16 {
+        self.0.status()
+    }
+    pub fn set_status(&self, status: u16) -> Result<(), String> {
+        self.0.set_status(status)
+    }
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.0.header(name)
+    }
+    pub fn header_all(&self, name: &str) -> Vec<String> {
+        self.0.header_all(name)
+    }
+    pub fn set_header(&self, name: &str, value: &str) -> Result<(), String> {
+        self.0.set_header(name, value)
+    }
+    pub fn add_header(&self, name: &str, value: &str) -> Result<(), String> {
+        self.0.add_header(name, value)
+    }
+    pub fn remove_header(&self, name: &str) {
+        self.0.remove_header(name)
+    }
+    pub fn headers(&self) -> Vec<(String, String)> {
+        self.0.headers()
+    }
+    pub fn body(&self) -> Result<Vec<u8>, String> {
+        self.0.body()
+    }
+    pub fn set_body(&self, body: &[u8]) {
+        self.0.set_body(body)
+    }
+}
+
+/// A response built by a filter, for [`crate::Outcome::Respond`] or
+/// [`Exchange::set_response`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuiltResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl BuiltResponse {
+    pub fn new(status: u16) -> BuiltResponse {
+        BuiltResponse {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
+    }
+
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> BuiltResponse {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    pub fn body(mut self, body: impl Into<Vec<u8>>) -> BuiltResponse {
+        self.body = body.into();
+        self
+    }
+
+    pub(crate) fn into_imp(self) -> imp::BuiltResponse {
+        imp::BuiltResponse {
+            status: self.status,
+            headers: self.headers,
+            body: self.body,
+        }
+    }
+}
