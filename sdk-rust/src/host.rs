@@ -37,6 +37,11 @@ pub mod clock {
     pub fn monotonic_nanos() -> u64 {
         super::imp::clock::monotonic_nanos()
     }
+    /// Waits without holding a host thread (at most 5 minutes). Waiting does not count
+    /// against the filter's `timeout`.
+    pub fn sleep(millis: u32) {
+        super::imp::clock::sleep(millis)
+    }
 }
 
 /// Randomness from the host.

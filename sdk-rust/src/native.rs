@@ -250,6 +250,10 @@ pub mod clock {
         thread_local!(static START: Instant = Instant::now());
         START.with(|s| s.elapsed().as_nanos() as u64)
     }
+
+    pub fn sleep(millis: u32) {
+        std::thread::sleep(std::time::Duration::from_millis(millis.into()));
+    }
 }
 
 pub mod random {

@@ -15,8 +15,27 @@ macro_rules! component {
     };
 }
 
-pub static BUILTINS: &[Builtin] = &[Builtin {
-    kind: "Validator",
-    component: component!("weir_validator.wasm"),
-    results: &["invalid"],
-}];
+pub static BUILTINS: &[Builtin] = &[
+    Builtin {
+        kind: "Validator",
+        component: component!("weir_validator.wasm"),
+        results: &["invalid"],
+    },
+    Builtin {
+        kind: "Mock",
+        component: component!("weir_mock.wasm"),
+        results: &["mocked"],
+    },
+    Builtin {
+        kind: "RequestAdaptor",
+        component: component!("weir_request_adaptor.wasm"),
+        // Declared so Easegress pipelines that jump on them load; compression is not
+        // implemented yet, so they are never returned.
+        results: &["decompressFailed", "compressFailed"],
+    },
+    Builtin {
+        kind: "ResponseAdaptor",
+        component: component!("weir_response_adaptor.wasm"),
+        results: &["responseNotFound", "compressFailed", "decompressFailed"],
+    },
+];
