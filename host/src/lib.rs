@@ -2,6 +2,7 @@
 //! orchestrator and the Proxy filter) runs pipelines of filters described in
 //! Easegress-style YAML.
 
+pub mod access_log;
 pub mod admin;
 pub mod app;
 pub mod config;

@@ -62,6 +62,23 @@ pub struct HttpServerSpec {
     /// Routing rules, tried in order; the first full match wins.
     #[serde(default)]
     pub rules: Vec<RuleSpec>,
+    /// Write one access-log line per request, through the log (level INFO, target
+    /// `weir::access`; `WEIR_LOG=info,weir::access=off` silences it too). Default true,
+    /// as operators expect of a proxy; turn it off for benchmarks or when a sidecar
+    /// logs instead.
+    #[serde(default = "default_true")]
+    pub access_log: bool,
+    /// The access-log line, with `{{Variable}}` placeholders. Variables: `Time` (arrival,
+    /// RFC 3339 UTC with milliseconds), `RemoteAddr` (client address:port), `RealIP`
+    /// (first `X-Forwarded-For` address, else `X-Real-IP`, else the client's), `Method`,
+    /// `URI` (path and query as received, cut to 512 characters), `Proto`, `StatusCode`,
+    /// `Duration` (arrival until the response body was sent), `ReqSize` (request body
+    /// bytes), `RespSize` (response body bytes sent), `ReqHeaders` and `RespHeaders`
+    /// (JSON objects), `Tags` (`pipeline: NAME` when a pipeline served it). Default, as
+    /// in Easegress: `[{{Time}}] [{{RemoteAddr}} {{RealIP}} {{Method}} {{URI}} {{Proto}}
+    /// {{StatusCode}}] [{{Duration}} rx:{{ReqSize}}B tx:{{RespSize}}B] [{{Tags}}]`.
+    #[serde(default)]
+    pub access_log_format: Option<String>,
 }
 
 /// Allow and block lists of addresses or CIDR ranges (IPv4 and IPv6).
