@@ -2,7 +2,9 @@
 //! backend pipeline. Every refusal here is native and never reaches a filter.
 
 use super::framing::FramingWatch;
+use super::metered_body::MeteredBody;
 use super::ServerShared;
+use crate::access_log::{AccessLog, Entry};
 use crate::config::http_server::DEFAULT_MAX_BODY_SIZE;
 use crate::http::{responses, Body, BodyError, Response};
 use crate::router::RouteRequest;
@@ -12,13 +14,49 @@ use http_body::Body as _;
 use hyper::body::Incoming;
 use std::borrow::Cow;
 use std::net::SocketAddr;
+use std::time::Instant;
 
-/// Handles one request from `client`.
+/// What serving a request learns that its figures and log line need.
+struct Served {
+    /// Request body bytes: all of them when buffered, the declared length when
+    /// streamed to the pipeline, 0 when refused before reading.
+    request_bytes: u64,
+    log: Option<Box<Entry>>,
+}
+
+/// Handles one request from `client`. Its figures are recorded, and its access-log
+/// line written, when the response body has been sent.
 pub async fn handle(
     request: http::Request<Incoming>,
     client: SocketAddr,
     server: &ServerShared,
     framing: &FramingWatch,
+) -> http::Response<MeteredBody> {
+    let started = Instant::now();
+    let mut served = Served {
+        request_bytes: 0,
+        log: match &server.access_log {
+            Some(log) if AccessLog::enabled() => Some(log.begin(&request, client)),
+            _ => None,
+        },
+    };
+    let response = respond(request, client, server, framing, &mut served).await;
+    MeteredBody::wrap(
+        response,
+        started,
+        served.request_bytes,
+        server.stats.clone(),
+        served.log,
+    )
+}
+
+/// Routes the request and runs its pipeline, noting in `served` what was learnt.
+async fn respond(
+    request: http::Request<Incoming>,
+    client: SocketAddr,
+    server: &ServerShared,
+    framing: &FramingWatch,
+    served: &mut Served,
 ) -> Response {
     if framing.next_request_is_ambiguous() {
         let mut refused = responses::empty(StatusCode::BAD_REQUEST);
@@ -55,6 +93,10 @@ pub async fn handle(
         Ok(body) => body,
         Err(status) => return responses::empty(status),
     };
+    served.request_bytes = match body.as_bytes() {
+        Some(bytes) => bytes.len() as u64,
+        None => body.size_hint().exact().unwrap_or(0),
+    };
 
     if let Some(new_path) = path.rewrite(parts.uri.path()) {
         match with_path(&parts.uri, &new_path) {
@@ -74,6 +116,9 @@ pub async fn handle(
     let Some(pipeline) = path.pipeline.load_full() else {
         return responses::empty(StatusCode::SERVICE_UNAVAILABLE);
     };
+    if let Some(log) = &mut served.log {
+        log.tag(format_args!("pipeline: {}", pipeline.name()));
+    }
     pipeline.run(http::Request::from_parts(parts, body), client).await
 }
 

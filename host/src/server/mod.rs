@@ -5,11 +5,14 @@ mod framing;
 mod handler;
 pub mod limits;
 mod listener;
+mod metered_body;
 pub mod tls;
 
 pub use listener::RunningServer;
 
+use crate::access_log::AccessLog;
 use crate::config::{FieldError, HttpServerSpec};
+use crate::metrics::ServerStats;
 use crate::registry::PipelineRegistry;
 use crate::router::Router;
 use arc_swap::ArcSwap;
@@ -22,6 +25,10 @@ pub struct ServerShared {
     pub router: ArcSwap<Router>,
     pub client_max_body_size: i64,
     pub x_forwarded_for: bool,
+    /// `None` when `accessLog` is off.
+    pub access_log: Option<Arc<AccessLog>>,
+    /// Looked up once here, not per request.
+    pub stats: Arc<ServerStats>,
 }
 
 /// A validated server, ready to bind and start.
@@ -47,6 +54,9 @@ impl HttpServer {
             ));
         }
         self::listen_addr(spec)?;
+        // Checked even when the log is off, so that turning it on cannot fail later.
+        let access_log =
+            AccessLog::new(spec.access_log_format.as_deref()).map_err(|e| FieldError::new("accessLogFormat", e))?;
         let tls = if spec.https {
             Some(tls::server_config(spec)?)
         } else {
@@ -60,6 +70,8 @@ impl HttpServer {
             router: ArcSwap::from_pointee(Router::build(spec, pipelines)?),
             client_max_body_size: spec.client_max_body_size,
             x_forwarded_for: spec.x_forwarded_for,
+            access_log: spec.access_log.then(|| Arc::new(access_log)),
+            stats: crate::metrics::global().server(&spec.name),
         });
         Ok(HttpServer {
             spec: spec.clone(),
