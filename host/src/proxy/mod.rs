@@ -43,7 +43,7 @@ impl FilterKind for ProxyKind {
         "Proxy"
     }
 
-    fn build(&self, spec: &FilterSpec, _ctx: &BuildContext) -> Result<BuiltFilter, FieldError> {
+    fn build(&self, spec: &FilterSpec, ctx: &BuildContext) -> Result<BuiltFilter, FieldError> {
         let spec: ProxySpec = serde_path_to_error::deserialize(spec.spec.clone()).map_err(|e| {
             let path = e.path().to_string();
             let message = e.into_inner().to_string();
@@ -54,7 +54,7 @@ impl FilterKind for ProxyKind {
             }
         })?;
         Ok(BuiltFilter {
-            filter: Arc::new(ProxyFilter::build(&spec)?),
+            filter: Arc::new(ProxyFilter::build(&spec, &ctx.pipeline)?),
             results: results::ALL.map(String::from).to_vec(),
         })
     }
@@ -68,12 +68,21 @@ pub struct ProxyFilter {
 }
 
 impl ProxyFilter {
-    pub fn build(spec: &ProxySpec) -> Result<ProxyFilter, FieldError> {
+    /// Builds the Proxy of `pipeline`. Its pools' figures are named as in Easegress's
+    /// status: `mainPool`, `candidatePools[i]` (in order among the candidates) and
+    /// `mirrorPool`.
+    pub fn build(spec: &ProxySpec, pipeline: &str) -> Result<ProxyFilter, FieldError> {
+        let metrics = crate::metrics::global();
         let mut main = None;
         let mut candidates = Vec::new();
         for (i, pool) in spec.pools.iter().enumerate() {
             let at = format!("pools[{i}]");
-            let built = Pool::build(pool, spec.server_max_body_size, &format!("{}/{at}", spec.name))
+            let role = match pool.filter {
+                None => "mainPool".to_string(),
+                Some(_) => format!("candidatePools[{}]", candidates.len()),
+            };
+            let stats = metrics.pool(pipeline, &spec.name, &role);
+            let built = Pool::build(pool, spec.server_max_body_size, &format!("{}/{at}", spec.name), stats)
                 .map_err(|e| e.within(&at))?;
             if built.matcher.is_some() {
                 candidates.push(built);
@@ -90,8 +99,13 @@ impl ProxyFilter {
                 return Err(FieldError::new("mirrorPool.filter", "a mirror pool needs a filter"))
             }
             Some(pool) => Some(
-                Pool::build(pool, spec.server_max_body_size, &format!("{}/mirrorPool", spec.name))
-                    .map_err(|e| e.within("mirrorPool"))?,
+                Pool::build(
+                    pool,
+                    spec.server_max_body_size,
+                    &format!("{}/mirrorPool", spec.name),
+                    metrics.pool(pipeline, &spec.name, "mirrorPool"),
+                )
+                .map_err(|e| e.within("mirrorPool"))?,
             ),
             None => None,
         };

@@ -10,6 +10,7 @@ use super::spec::PoolSpec;
 use super::upstream::Server;
 use crate::config::FieldError;
 use crate::http::{hop_by_hop, responses, Body, BodyError, Request, Response};
+use crate::metrics::{Exchange, PoolStats};
 use crate::pipeline::{Context, NamespaceId, Outcome};
 use http::header::CONTENT_LENGTH;
 use http::{StatusCode, Version};
@@ -17,7 +18,7 @@ use http_body::Body as _;
 use std::borrow::Cow;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[derive(Debug)]
 pub struct Pool {
@@ -32,6 +33,7 @@ pub struct Pool {
     set_upstream_host: bool,
     health: Arc<HealthState>,
     _health_task: Option<HealthTask>,
+    stats: Arc<PoolStats>,
 }
 
 /// Why a request to a backend produced no response.
@@ -43,8 +45,13 @@ enum Failure {
 
 impl Pool {
     /// `default_max_body` is the proxy-level `serverMaxBodySize`; `label` names the pool
-    /// in logs.
-    pub fn build(spec: &PoolSpec, default_max_body: i64, label: &str) -> Result<Pool, FieldError> {
+    /// in logs; `stats` is where its forwards are counted.
+    pub fn build(
+        spec: &PoolSpec,
+        default_max_body: i64,
+        label: &str,
+        stats: Arc<PoolStats>,
+    ) -> Result<Pool, FieldError> {
         if spec.servers.is_empty() {
             return Err(FieldError::new("servers", "a pool needs at least one server"));
         }
@@ -103,6 +110,7 @@ impl Pool {
             set_upstream_host: spec.set_upstream_host,
             health,
             _health_task: health_task,
+            stats,
         })
     }
 
@@ -131,8 +139,27 @@ impl Pool {
     }
 
     /// Sends the request of namespace `ns` to one of this pool's servers and stores the
-    /// response there.
+    /// response there. Counted in the pool's figures: the status stored, the time until
+    /// the response head arrived, and body sizes where known without reading them.
     pub async fn forward(&self, client: &UpstreamClient, ctx: &mut Context, ns: NamespaceId) -> Outcome {
+        let started = Instant::now();
+        let request_bytes = ctx.request(ns).and_then(|r| r.body().size_hint().exact());
+        let outcome = self.forward_unmetered(client, ctx, ns).await;
+        let response = ctx.response(ns);
+        let result = outcome.result();
+        let exchange = Exchange {
+            status: response.map_or(0, |r| r.status().as_u16()),
+            duration: started.elapsed(),
+            request_bytes: request_bytes.unwrap_or(0),
+            response_bytes: response.and_then(|r| r.body().size_hint().exact()).unwrap_or(0),
+        };
+        // A client that broke off mid-body is not the backend's failure.
+        let failed = !result.is_empty() && result != results::CLIENT_ERROR;
+        self.stats.record(&exchange, result, failed);
+        outcome
+    }
+
+    async fn forward_unmetered(&self, client: &UpstreamClient, ctx: &mut Context, ns: NamespaceId) -> Outcome {
         let client_ip = ctx.client_addr().ip();
         let Some(request) = ctx.request_mut(ns) else {
             tracing::warn!(
@@ -216,10 +243,24 @@ impl Pool {
             return;
         };
         let client = client.clone();
+        let stats = self.stats.clone();
+        let request_bytes = upstream.body().size_hint().exact().unwrap_or(0);
+        let started = Instant::now();
         tokio::spawn(async move {
-            if let Err(e) = client.request(upstream).await {
-                tracing::debug!(error = %e, "mirror request failed");
-            }
+            let (status, response_bytes, result) = match client.request(upstream).await {
+                Ok(response) => (response.status().as_u16(), response.body().size_hint().exact(), ""),
+                Err(e) => {
+                    tracing::debug!(error = %e, "mirror request failed");
+                    (StatusCode::SERVICE_UNAVAILABLE.as_u16(), None, results::SERVER_ERROR)
+                }
+            };
+            let exchange = Exchange {
+                status,
+                duration: started.elapsed(),
+                request_bytes,
+                response_bytes: response_bytes.unwrap_or(0),
+            };
+            stats.record(&exchange, result, !result.is_empty());
         });
     }
 }
