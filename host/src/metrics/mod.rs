@@ -18,6 +18,8 @@ mod status;
 
 #[cfg(test)]
 mod exposition_check;
+#[cfg(test)]
+mod recorded_by_filters;
 
 pub use filter_stats::{FailureKind, FilterMeter, FilterStats, ModuleInfo};
 pub use reload::{LastReload, ReloadOutcome};

@@ -13,6 +13,8 @@ use wasmtime::component::{Component, HasSelf, Linker};
 pub struct Compiled {
     pub pre: FilterPre<HostState>,
     pub abi: &'static str,
+    /// SHA-256 of the component bytes, shown in the filter's status.
+    pub sha256: [u8; 32],
 }
 
 /// Why a module cannot be used as a filter.
@@ -93,7 +95,7 @@ pub fn load(bytes: &[u8]) -> Result<Arc<Compiled>, LoadError> {
         .instantiate_pre(&component)
         .map_err(|e| LoadError::Link(format!("{e:#}")))?;
     let pre = FilterPre::new(instance_pre).map_err(|e| LoadError::Link(format!("{e:#}")))?;
-    let compiled = Arc::new(Compiled { pre, abi });
+    let compiled = Arc::new(Compiled { pre, abi, sha256: hash });
     let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
     cache.retain(|_, c| c.strong_count() > 0);
     cache.insert(hash, Arc::downgrade(&compiled));

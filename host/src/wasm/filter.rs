@@ -7,31 +7,40 @@ use super::instance::{CallError, Instance, InstanceRecipe, Phase};
 use super::instance_pool::InstancePool;
 use super::spec::{FailurePolicy, Isolation, RuntimeSettings};
 use crate::http::{Body, Request};
+use crate::metrics::{FailureKind, FilterMeter};
 use crate::pipeline::{Context, Filter, FilterFuture, NamespaceId, Outcome};
 use std::borrow::Cow;
+use std::time::Instant;
 
 pub struct WasmFilter {
     recipe: InstanceRecipe,
     settings: RuntimeSettings,
     phases: Phases,
     pool: InstancePool,
+    meter: FilterMeter,
 }
 
 impl WasmFilter {
     /// Makes the first instance, which runs `init` and so validates the config, and
     /// keeps it for the first request.
-    pub async fn build(recipe: InstanceRecipe, settings: RuntimeSettings) -> Result<WasmFilter, CallError> {
+    pub async fn build(
+        recipe: InstanceRecipe,
+        settings: RuntimeSettings,
+        meter: FilterMeter,
+    ) -> Result<WasmFilter, CallError> {
         let first = Instance::create(&recipe).await?;
         let phases = first.phases;
         let pool = InstancePool::new();
         if settings.isolation == Isolation::Pool {
             pool.put(first);
         }
+        meter.set_idle_instances(pool.idle());
         Ok(WasmFilter {
             recipe,
             settings,
             phases,
             pool,
+            meter,
         })
     }
 
@@ -44,7 +53,16 @@ impl WasmFilter {
         Instance::create(&self.recipe).await
     }
 
+    /// Runs one phase call and counts it in the filter's figures.
     async fn run(&self, ctx: &mut Context, ns: NamespaceId, phase: Phase) -> Outcome {
+        let started = Instant::now();
+        let outcome = self.call(ctx, ns, phase).await;
+        self.meter.finished(outcome.result(), started.elapsed());
+        self.meter.set_idle_instances(self.pool.idle());
+        outcome
+    }
+
+    async fn call(&self, ctx: &mut Context, ns: NamespaceId, phase: Phase) -> Outcome {
         let mut instance = match self.instance().await {
             Ok(instance) => instance,
             Err(e) => return self.failed(&e),
@@ -82,6 +100,12 @@ impl WasmFilter {
 
     /// Applies the failure policy to one failed call.
     fn failed(&self, error: &CallError) -> Outcome {
+        self.meter.failed(match error {
+            CallError::Timeout(_) => FailureKind::Timeout,
+            CallError::Memory(_) => FailureKind::Memory,
+            CallError::Trap(_) => FailureKind::Trap,
+            CallError::Init(_) => FailureKind::Init,
+        });
         let identity = &self.recipe.identity;
         tracing::warn!(
             pipeline = %identity.pipeline,

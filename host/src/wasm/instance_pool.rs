@@ -1,6 +1,7 @@
 //! Idle initialised instances of one filter, reused across requests.
 
 use super::instance::Instance;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Mutex;
 
 /// Idle instances kept per filter. More may exist while requests run; past this, a
@@ -9,18 +10,24 @@ const MAX_IDLE: usize = 64;
 
 pub struct InstancePool {
     idle: Mutex<Vec<Instance>>,
+    /// `idle.len()`, readable without the lock (for the metrics).
+    count: AtomicUsize,
 }
 
 impl InstancePool {
     pub fn new() -> Self {
         InstancePool {
             idle: Mutex::new(Vec::new()),
+            count: AtomicUsize::new(0),
         }
     }
 
     /// An idle instance, most recently used first (its memory is warm in cache).
     pub fn take(&self) -> Option<Instance> {
-        self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop()
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        let taken = idle.pop();
+        self.count.store(idle.len(), Relaxed);
+        taken
     }
 
     /// Returns a healthy instance after a call. Only instances whose call succeeded
@@ -30,5 +37,11 @@ impl InstancePool {
         if idle.len() < MAX_IDLE {
             idle.push(instance);
         }
+        self.count.store(idle.len(), Relaxed);
+    }
+
+    /// How many instances are idle.
+    pub fn idle(&self) -> usize {
+        self.count.load(Relaxed)
     }
 }

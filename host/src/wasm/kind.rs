@@ -52,6 +52,9 @@ fn build_filter(
     config_json: String,
     settings: RuntimeSettings,
 ) -> Result<BuiltFilter, FieldError> {
+    let meter = crate::metrics::global()
+        .filter(&ctx.pipeline, &spec.name, &spec.kind)
+        .module_loaded(&compiled.sha256);
     let recipe = InstanceRecipe {
         compiled,
         identity: Arc::new(FilterIdentity {
@@ -66,7 +69,7 @@ fn build_filter(
     };
     tracing::debug!(pipeline = %ctx.pipeline, filter = %spec.name, abi = recipe.compiled.abi, "building a WASM filter");
     let results = settings.results.clone();
-    let filter = block_on(WasmFilter::build(recipe, settings)).map_err(|e| FieldError::whole(e.to_string()))?;
+    let filter = block_on(WasmFilter::build(recipe, settings, meter)).map_err(|e| FieldError::whole(e.to_string()))?;
     Ok(BuiltFilter {
         filter: Arc::new(filter),
         results,
