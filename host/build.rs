@@ -7,7 +7,12 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const FILTERS: &[&str] = &["weir_validator", "weir_mock", "weir_request_adaptor", "weir_response_adaptor"];
+const FILTERS: &[&str] = &[
+    "weir_validator",
+    "weir_mock",
+    "weir_request_adaptor",
+    "weir_response_adaptor",
+];
 
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());

@@ -1,0 +1,78 @@
+//! The cost of one WASM filter call on the request path: a no-op filter and a filter
+//! that sets one header, with a pool of instances and with a fresh instance per call.
+//!
+//! `cargo bench -p weir --bench filter_call`. The guests come from `tests/guests`,
+//! built here first (outside the measurement).
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use weir::config::FilterSpec;
+use weir::http::{Body, Request};
+use weir::pipeline::{BuildContext, Context, Filter, FilterKinds, NamespaceId};
+
+/// Builds the guest filters and returns the directory holding the components.
+fn guests() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+    let target = root.join("target/guests");
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(root.join("tests/guests"))
+        .args(["build", "--release", "--target", "wasm32-wasip2", "--target-dir"])
+        .arg(&target)
+        .status()
+        .expect("running cargo for the guest filters");
+    assert!(status.success(), "building the guest filters failed");
+    target.join("wasm32-wasip2/release")
+}
+
+fn build(dir: &Path, module: &str, isolation: &str) -> std::sync::Arc<dyn Filter> {
+    let yaml = format!("{{name: bench, kind: Wasm, module: {module}, isolation: {isolation}}}");
+    let spec = FilterSpec {
+        name: "bench".into(),
+        kind: "Wasm".into(),
+        spec: serde_yaml::from_str(&yaml).unwrap(),
+        line: None,
+    };
+    let context = BuildContext {
+        pipeline: "bench".into(),
+        config_dir: dir.to_path_buf(),
+    };
+    let kinds = FilterKinds::builtin();
+    kinds.get("Wasm").unwrap().build(&spec, &context).unwrap().filter
+}
+
+fn request() -> Request {
+    let mut request = http::Request::new(Body::Empty);
+    *request.uri_mut() = "/bench?x=1".parse().unwrap();
+    for i in 0..10 {
+        request.headers_mut().insert(
+            format!("x-header-{i}").parse::<http::HeaderName>().unwrap(),
+            "value".parse().unwrap(),
+        );
+    }
+    request
+}
+
+fn filter_call(c: &mut Criterion) {
+    let dir = guests();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let addr: SocketAddr = "127.0.0.1:40000".parse().unwrap();
+    let mut group = c.benchmark_group("filter_call");
+    for (name, module) in [("noop", "guest_noop.wasm"), ("set_header", "guest_set_header.wasm")] {
+        for isolation in ["pool", "instance"] {
+            let filter = build(&dir, module, isolation);
+            let mut ctx = Context::new(request(), addr, 1);
+            group.bench_function(format!("{name}/{isolation}"), |b| {
+                b.iter(|| runtime.block_on(filter.on_request(&mut ctx, NamespaceId::DEFAULT)))
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, filter_call);
+criterion_main!(benches);

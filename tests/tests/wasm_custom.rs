@@ -1,0 +1,348 @@
+//! Custom filters (`kind: Wasm`) end to end: the example filter, failure isolation,
+//! deadlines, memory caps, failure policies, bad modules and init errors, isolated
+//! instances, and shared state under concurrency.
+
+use reqwest::StatusCode;
+use std::time::{Duration, Instant};
+use weir_tests::net::free_port;
+use weir_tests::weir::run_expecting_failure;
+use weir_tests::{Backend, Weir};
+
+mod guests {
+    include!(concat!(env!("OUT_DIR"), "/guests.rs"));
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().unwrap()
+}
+
+/// A server in front of a pipeline running `filter` (YAML of one filter named `f`)
+/// and then a Proxy to `backend`.
+fn config(port: u16, filter: &str, backend: &Backend) -> String {
+    format!(
+        r#"
+kind: HTTPServer
+name: front
+port: {port}
+address: 127.0.0.1
+rules:
+  - paths:
+      - backend: pipeline
+---
+kind: Pipeline
+name: pipeline
+flow:
+  - filter: f
+  - filter: proxy
+filters:
+{filter}
+  - name: proxy
+    kind: Proxy
+    pools:
+      - servers:
+          - url: {}
+"#,
+        backend.url()
+    )
+}
+
+fn read(path: &str) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[tokio::test]
+async fn the_example_api_key_filter_rejects_tags_and_counts() {
+    let backend = Backend::start("b").await;
+    let port = free_port();
+    let filter = r#"
+  - name: f
+    kind: Wasm
+    module: api_key_filter.wasm
+    config:
+      keys:
+        k-alice: alice
+"#;
+    let module = read(guests::API_KEY_FILTER);
+    let _weir = Weir::start_with_files(
+        &config(port, filter, &backend),
+        &[("api_key_filter.wasm", &module)],
+        &[port],
+    );
+    let client = client();
+    let url = format!("http://127.0.0.1:{port}/");
+
+    let missing = client.get(&url).send().await.unwrap();
+    assert_eq!(missing.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(missing.headers()["www-authenticate"], "ApiKey");
+    let wrong = client.get(&url).header("x-api-key", "nope").send().await.unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(backend.hits(), 0);
+
+    for n in 1..=3 {
+        let ok = client.get(&url).header("x-api-key", "k-alice").send().await.unwrap();
+        assert_eq!(ok.status(), StatusCode::OK);
+        let seen = backend.requests().pop().unwrap();
+        assert_eq!(seen.header("x-api-owner"), Some("alice"));
+        assert_eq!(seen.header("x-api-key"), None, "the key does not travel on");
+        assert_eq!(seen.header("x-api-request-number"), Some(n.to_string().as_str()));
+    }
+}
+
+/// A filter that traps on `/trap` fails exactly those requests (500 naming it), while
+/// requests through the same pipeline at the same time all succeed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_trap_fails_only_its_own_requests() {
+    let backend = Backend::start("b").await;
+    let port = free_port();
+    let filter = format!("  - name: faulty\n    kind: Wasm\n    module: {}\n", guests::FAULTY);
+    let yaml = config(port, &filter, &backend).replace("- filter: f\n", "- filter: faulty\n");
+    let weir = Weir::start(&yaml, &[port]);
+    let client = client();
+
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let client = client.clone();
+        let path = if i % 3 == 0 { "/trap" } else { "/fine" };
+        tasks.push(tokio::spawn(async move {
+            let response = client
+                .get(format!("http://127.0.0.1:{port}{path}"))
+                .send()
+                .await
+                .unwrap();
+            let status = response.status();
+            (path, status, response.text().await.unwrap())
+        }));
+    }
+    let mut trapped = 0;
+    for task in tasks {
+        let (path, status, body) = task.await.unwrap();
+        if path == "/trap" {
+            trapped += 1;
+            assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+            assert_eq!(body, "filter \"faulty\" failed\n");
+        } else {
+            assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        }
+    }
+    assert_eq!(trapped, 20);
+    assert_eq!(backend.hits(), 40);
+    assert!(backend.requests().iter().all(|r| r.header("x-faulty") == Some("fine")));
+    assert!(weir.stderr().contains("trapped"), "{}", weir.stderr());
+}
+
+/// An infinite loop is cut at the filter's deadline; other requests keep flowing
+/// meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_infinite_loop_is_cut_at_the_deadline() {
+    let backend = Backend::start("b").await;
+    let port = free_port();
+    let filter = format!(
+        "  - name: f\n    kind: Wasm\n    module: {}\n    timeout: 200ms\n",
+        guests::FAULTY
+    );
+    let weir = Weir::start(&config(port, &filter, &backend), &[port]);
+    let client = client();
+
+    let spinning = {
+        let client = client.clone();
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let response = client
+                .get(format!("http://127.0.0.1:{port}/spin"))
+                .send()
+                .await
+                .unwrap();
+            (response.status(), started.elapsed())
+        })
+    };
+    for _ in 0..5 {
+        let ok = client
+            .get(format!("http://127.0.0.1:{port}/fine"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ok.status(), StatusCode::OK);
+    }
+    let (status, took) = spinning.await.unwrap();
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(took >= Duration::from_millis(200), "cut too early: {took:?}");
+    assert!(took < Duration::from_secs(5), "cut far too late: {took:?}");
+    assert!(
+        weir.stderr().contains("ran past its timeout of 200ms"),
+        "{}",
+        weir.stderr()
+    );
+}
+
+#[tokio::test]
+async fn a_memory_hungry_filter_hits_its_cap() {
+    let backend = Backend::start("b").await;
+    let port = free_port();
+    let filter = format!(
+        "  - name: f\n    kind: Wasm\n    module: {}\n    maxMemory: 8MiB\n",
+        guests::FAULTY
+    );
+    let weir = Weir::start(&config(port, &filter, &backend), &[port]);
+    let client = client();
+
+    let hog = client.get(format!("http://127.0.0.1:{port}/hog")).send().await.unwrap();
+    assert_eq!(hog.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(
+        weir.stderr().contains("memory cap of 8388608 bytes reached"),
+        "{}",
+        weir.stderr()
+    );
+    // The instance that hit the cap was discarded; a fresh one serves the next request.
+    let fine = client
+        .get(format!("http://127.0.0.1:{port}/fine"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fine.status(), StatusCode::OK);
+}
+
+/// `failurePolicy: open` goes on past a failing filter; the default (closed) answers
+/// 500.
+#[tokio::test]
+async fn fail_open_continues_and_fail_closed_answers_500() {
+    let backend = Backend::start("b").await;
+    let open_port = free_port();
+    let open = format!(
+        "  - name: f\n    kind: Wasm\n    module: {}\n    failurePolicy: open\n",
+        guests::FAULTY
+    );
+    let _open = Weir::start(&config(open_port, &open, &backend), &[open_port]);
+    let closed_port = free_port();
+    let closed = format!(
+        "  - name: f\n    kind: Wasm\n    module: {}\n    failurePolicy: closed\n",
+        guests::FAULTY
+    );
+    let _closed = Weir::start(&config(closed_port, &closed, &backend), &[closed_port]);
+    let client = client();
+
+    let through = client
+        .get(format!("http://127.0.0.1:{open_port}/trap"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(through.status(), StatusCode::OK);
+    assert_eq!(through.headers()["x-backend"], "b");
+    assert_eq!(backend.hits(), 1);
+
+    let stopped = client
+        .get(format!("http://127.0.0.1:{closed_port}/trap"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stopped.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(stopped.text().await.unwrap(), "filter \"f\" failed\n");
+    assert_eq!(backend.hits(), 1);
+}
+
+#[test]
+fn a_bad_module_is_rejected_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.wasm");
+    std::fs::write(&bad, b"this is not wasm").unwrap();
+    let pipeline = |module: &str| {
+        format!("kind: Pipeline\nname: pipeline\nfilters:\n  - name: custom\n    kind: Wasm\n    module: {module}\n")
+    };
+
+    let (status, stderr) = run_expecting_failure(&pipeline(&bad.display().to_string()));
+    assert!(!status.success());
+    assert!(stderr.contains("custom"), "{stderr}");
+    assert!(stderr.contains("not a valid WebAssembly component"), "{stderr}");
+
+    let (status, stderr) = run_expecting_failure(&pipeline("/nowhere/missing.wasm"));
+    assert!(!status.success());
+    assert!(stderr.contains("custom"), "{stderr}");
+    assert!(stderr.contains("cannot read /nowhere/missing.wasm"), "{stderr}");
+}
+
+#[test]
+fn a_failing_init_is_rejected_with_its_message() {
+    let (status, stderr) = run_expecting_failure(&format!(
+        "kind: Pipeline\nname: pipeline\nfilters:\n  - name: picky\n    kind: Wasm\n    module: {}\n    config: {{ mode: strict }}\n",
+        guests::FAIL_INIT
+    ));
+    assert!(!status.success());
+    assert!(stderr.contains("picky"), "{stderr}");
+    assert!(
+        stderr.contains(r#"init failed: refusing config {"mode":"strict"}: `required` is missing"#),
+        "{stderr}"
+    );
+}
+
+/// Shared state is exact when many requests on several threads count at once, with a
+/// pool of instances and with a fresh instance per request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn shared_state_counts_are_exact_under_concurrency() {
+    for isolation in ["pool", "instance"] {
+        let backend = Backend::start("b").await;
+        let port = free_port();
+        let filter = format!(
+            "  - name: f\n    kind: Wasm\n    module: {}\n    isolation: {isolation}\n",
+            guests::COUNTER
+        );
+        let _weir = Weir::start(&config(port, &filter, &backend), &[port]);
+        let client = client();
+        let requests = 200;
+        let mut tasks = Vec::new();
+        for _ in 0..requests {
+            let client = client.clone();
+            tasks.push(tokio::spawn(async move {
+                client
+                    .get(format!("http://127.0.0.1:{port}/"))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            }));
+        }
+        for task in tasks {
+            assert_eq!(task.await.unwrap(), StatusCode::OK);
+        }
+        let mut numbers: Vec<u64> = backend
+            .requests()
+            .iter()
+            .map(|r| r.header("x-count").unwrap().parse().unwrap())
+            .collect();
+        numbers.sort_unstable();
+        let expected: Vec<u64> = (1..=requests).collect();
+        assert_eq!(numbers, expected, "{isolation}: every request got its own number");
+        let highest = backend
+            .requests()
+            .iter()
+            .map(|r| r.header("x-highest").unwrap().parse::<u64>().unwrap())
+            .max();
+        assert_eq!(
+            highest,
+            Some(requests),
+            "{isolation}: compare-and-swap kept the maximum"
+        );
+    }
+}
+
+/// Two custom filters in a row, each with a fresh instance per request (and the
+/// module found relative to the config file): every request passes both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn isolated_filters_in_a_row_serve_every_request() {
+    let backend = Backend::start("b").await;
+    let port = free_port();
+    let filters = "  - name: f\n    kind: Wasm\n    module: noop.wasm\n    isolation: instance\n  - name: g\n    kind: Wasm\n    module: set_header.wasm\n    isolation: instance\n";
+    let yaml = config(port, filters, &backend).replace("  - filter: f\n", "  - filter: f\n  - filter: g\n");
+    let (noop, set_header) = (read(guests::NOOP), read(guests::SET_HEADER));
+    let _weir = Weir::start_with_files(
+        &yaml,
+        &[("noop.wasm", &noop), ("set_header.wasm", &set_header)],
+        &[port],
+    );
+    let client = client();
+    for _ in 0..20 {
+        let response = client.get(format!("http://127.0.0.1:{port}/")).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let requests = backend.requests();
+    assert_eq!(requests.len(), 20);
+    assert!(requests.iter().all(|r| r.header("x-guest") == Some("set")));
+}
