@@ -31,4 +31,8 @@ build:
 unit:
 	mkdir -p target
 	$(CARGO) test -j$(JOBS) --workspace 2>&1 | tee target/test.log
+	# The built-in filters and the example filter are workspaces of their own (they
+	# build for wasm32-wasip2); their unit tests run natively against the SDK's host.
+	$(CARGO) test -j$(JOBS) --manifest-path builtin-filters/Cargo.toml --target-dir target/builtin-filters-native 2>&1 | tee -a target/test.log
+	$(CARGO) test -j$(JOBS) --manifest-path examples/Cargo.toml --target-dir target/examples-native 2>&1 | tee -a target/test.log
 	@awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($$(i+1) ~ /^passed/) p += $$i; if ($$(i+1) ~ /^failed/) f += $$i } } END { printf "tests: %d passed, %d failed\n", p, f }' target/test.log
