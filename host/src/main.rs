@@ -1,12 +1,19 @@
-//! The `weir` command.
+//! The `weir` command: `run` serves a configuration; the other commands are clients of
+//! a running Weir's admin API, except `validate`, which checks a file offline.
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
+use weir::admin::{Admin, AdminAuth};
 use weir::app::App;
+use weir::cli::Target;
+use weir::reload::ReloadLog;
+use weir::store::ConfigStore;
+use weir::watch::FileWatch;
 
 #[derive(Parser)]
 #[command(
@@ -21,18 +28,79 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the objects in a configuration file.
+    /// Serve the objects in a configuration file, and follow its changes.
     Run {
-        /// YAML file with one object (HTTPServer, Pipeline) per document.
+        /// YAML file with one object (HTTPServer, Pipeline) per document. Changes made
+        /// through the admin API are written back to it.
         #[arg(short, long)]
         config: PathBuf,
-        /// Address of the admin API.
+        /// Address of the admin API. A non-loopback address needs --admin-token.
         #[arg(long, default_value = "127.0.0.1:2381")]
         admin: SocketAddr,
+        /// Bearer token that admin API changes must carry when it listens beyond loopback.
+        #[arg(long, env = "WEIR_ADMIN_TOKEN", hide_env_values = true)]
+        admin_token: Option<String>,
         /// On SIGTERM/SIGINT, how long requests in flight may take to finish.
         #[arg(long, default_value = "30s", value_parser = parse_duration)]
         drain_timeout: Duration,
+        /// Do not reload when the configuration file or a module changes.
+        #[arg(long)]
+        no_watch: bool,
     },
+    /// Create or update every object in FILE (`-` for standard input).
+    Apply {
+        #[arg(short, long)]
+        file: String,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+    /// Show objects of a kind, or one of them.
+    Get {
+        kind: String,
+        name: Option<String>,
+        /// yaml or json.
+        #[arg(short, long, default_value = "yaml")]
+        output: String,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+    /// Show an object's spec and its live status.
+    Describe {
+        kind: String,
+        name: String,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+    /// Delete an object.
+    Delete {
+        kind: String,
+        name: String,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+    /// Check a configuration file without serving it (the same checks `run` makes).
+    Validate {
+        #[arg(short, long)]
+        file: String,
+    },
+}
+
+#[derive(clap::Args)]
+struct TargetArgs {
+    /// The admin API of the Weir to talk to.
+    #[arg(long, default_value = "127.0.0.1:2381", env = "WEIR_SERVER")]
+    server: String,
+    #[arg(long, env = "WEIR_ADMIN_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+}
+
+impl TargetArgs {
+    fn target(self) -> Target {
+        Target {
+            server: self.server,
+            token: self.token,
+        }
+    }
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -42,42 +110,84 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 fn main() -> ExitCode {
     init_logging();
     let cli = Cli::parse();
-    match cli.command {
-        Command::Run {
-            config,
-            admin,
-            drain_timeout,
-        } => {
-            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-                Ok(runtime) => runtime,
-                Err(e) => {
-                    eprintln!("error: cannot start the async runtime: {e}");
-                    return ExitCode::FAILURE;
-                }
-            };
-            match runtime.block_on(run(config, admin, drain_timeout)) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: {e:#}");
-                    ExitCode::from(2)
-                }
-            }
+    if let Command::Validate { file } = &cli.command {
+        return exit(weir::cli::validate(file));
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    exit(runtime.block_on(async {
+        match cli.command {
+            Command::Run {
+                config,
+                admin,
+                admin_token,
+                drain_timeout,
+                no_watch,
+            } => run(config, admin, admin_token, drain_timeout, !no_watch).await,
+            Command::Apply { file, target } => weir::cli::apply(&target.target(), &file).await,
+            Command::Get {
+                kind,
+                name,
+                output,
+                target,
+            } => weir::cli::get(&target.target(), &kind, name.as_deref(), &output).await,
+            Command::Describe { kind, name, target } => weir::cli::describe(&target.target(), &kind, &name).await,
+            Command::Delete { kind, name, target } => weir::cli::delete(&target.target(), &kind, &name).await,
+            Command::Validate { .. } => unreachable!("handled above"),
+        }
+    }))
+}
+
+fn exit(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
         }
     }
 }
 
-async fn run(config: PathBuf, admin: SocketAddr, drain_timeout: Duration) -> anyhow::Result<()> {
-    let objects = weir::config::load_file(&config)?;
+async fn run(
+    config: PathBuf,
+    admin_addr: SocketAddr,
+    admin_token: Option<String>,
+    drain_timeout: Duration,
+    watch: bool,
+) -> anyhow::Result<()> {
+    let auth = AdminAuth::new(admin_addr, admin_token).map_err(anyhow::Error::msg)?;
+    // Watching starts before the first read, so no change can slip between the two.
+    let file_watch = if watch {
+        Some(FileWatch::new(&config).context("cannot watch the configuration file")?)
+    } else {
+        None
+    };
+    let store = Arc::new(ConfigStore::new(config.clone(), Arc::new(ReloadLog::default())));
+    let objects = store.load()?;
     let config_dir = config.parent().map(PathBuf::from).unwrap_or_default();
-    let admin_listener = weir::admin::bind(admin)
+    let admin_listener = tokio::net::TcpListener::bind(admin_addr)
         .await
-        .with_context(|| format!("cannot listen on the admin address {admin}"))?;
-    let app = App::start(&objects, &config_dir).await?;
-    tracing::info!(admin = %admin_listener.local_addr()?, objects = objects.len(), "weir is serving");
-    let admin_task = tokio::spawn(weir::admin::serve(admin_listener));
+        .with_context(|| format!("cannot listen on the admin address {admin_addr}"))?;
+    let app = Arc::new(App::start(objects, &config_dir).await?);
+    tracing::info!(admin = %admin_listener.local_addr()?, config = %config.display(), "weir is serving");
+    let admin = Arc::new(Admin {
+        app: app.clone(),
+        store: store.clone(),
+        auth,
+    });
+    let admin_task = tokio::spawn(weir::admin::serve(admin_listener, admin));
+    let watch_task = file_watch.map(|w| w.spawn(app.clone(), store));
 
     wait_for_signal().await?;
     tracing::info!(drain = ?drain_timeout, "shutting down: no new connections; finishing requests in flight");
+    if let Some(task) = watch_task {
+        task.abort();
+    }
     if app.shutdown(drain_timeout).await {
         tracing::info!("all requests finished");
     } else {

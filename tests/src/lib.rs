@@ -3,6 +3,7 @@
 
 pub mod backend;
 pub mod certs;
+pub mod load;
 pub mod net;
 pub mod weir;
 

@@ -5,8 +5,29 @@ use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
 /// A loopback port that was free a moment ago.
+///
+/// Chosen below the kernel's ephemeral range (32768 and up by default): ports from that
+/// range are also handed out as source ports of outgoing connections, and under the
+/// load some tests make, one could be taken between this check and Weir's bind.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+    let seed = std::process::id() as u64
+        ^ std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64;
+    loop {
+        let n = SEQUENCE
+            .fetch_add(1, Ordering::Relaxed)
+            .wrapping_add(seed)
+            .wrapping_mul(6364136223846793005)
+            .rotate_left(17);
+        let port = 20000 + (n % 12000) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// Polls `check` until it returns true or `timeout` passes; returns whether it did.

@@ -27,6 +27,8 @@ pub fn binary() -> PathBuf {
 pub struct Weir {
     child: Child,
     pub dir: tempfile::TempDir,
+    /// Port of the admin API (127.0.0.1).
+    pub admin_port: u16,
     stderr: Arc<Mutex<String>>,
 }
 
@@ -45,22 +47,49 @@ impl Weir {
         }
         let config_path = dir.path().join("weir.yaml");
         std::fs::write(&config_path, config).unwrap();
-        let mut weir = Weir::spawn(dir, &config_path);
+        Weir::spawn(dir, &config_path, &[]).wait_for(ports)
+    }
+
+    /// Stops this weir and starts a new one on the same directory and configuration file.
+    pub fn restart(mut self, ports: &[u16]) -> Weir {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        let config_path = dir.path().join("weir.yaml");
+        Weir::spawn(dir, &config_path, &[]).wait_for(ports)
+    }
+
+    fn wait_for(mut self, ports: &[u16]) -> Weir {
+        let weir = &mut self;
+        let admin = weir.admin_port;
         let up = wait_until(Duration::from_secs(20), || {
             if let Ok(Some(status)) = weir.child.try_wait() {
                 panic!("weir exited early ({status}):\n{}", weir.stderr());
             }
-            ports.iter().all(|p| TcpStream::connect(("127.0.0.1", *p)).is_ok())
+            ports
+                .iter()
+                .chain([&admin])
+                .all(|p| TcpStream::connect(("127.0.0.1", *p)).is_ok())
         });
         assert!(up, "weir did not open ports {ports:?} in time:\n{}", weir.stderr());
-        weir
+        self
     }
 
-    fn spawn(dir: tempfile::TempDir, config_path: &Path) -> Weir {
+    fn spawn(dir: tempfile::TempDir, config_path: &Path, extra_args: &[&str]) -> Weir {
+        let admin_port = crate::net::free_port();
+        let admin = format!("127.0.0.1:{admin_port}");
+        // A test that chooses its own admin address passes --admin itself.
+        let default_admin: &[&str] = if extra_args.contains(&"--admin") {
+            &[]
+        } else {
+            &["--admin", &admin]
+        };
         let mut child = Command::new(binary())
             .args(["run", "--config"])
             .arg(config_path)
-            .args(["--admin", "127.0.0.1:0", "--drain-timeout", "10s"])
+            .args(default_admin)
+            .args(["--drain-timeout", "10s"])
+            .args(extra_args)
             .env("WEIR_LOG", std::env::var("WEIR_LOG").unwrap_or_else(|_| "info".into()))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -79,7 +108,41 @@ impl Weir {
                 sink.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
             }
         });
-        Weir { child, dir, stderr }
+        Weir {
+            child,
+            dir,
+            admin_port,
+            stderr,
+        }
+    }
+
+    /// The configuration file weir runs (and watches).
+    pub fn config_path(&self) -> std::path::PathBuf {
+        self.dir.path().join("weir.yaml")
+    }
+
+    /// `http://127.0.0.1:ADMIN` followed by `path`.
+    pub fn admin_url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.admin_port)
+    }
+
+    /// Runs a `weir` CLI command against this instance's admin API.
+    pub fn cli(&self, args: &[&str], stdin: Option<&str>) -> std::process::Output {
+        use std::io::Write;
+        let mut child = Command::new(binary())
+            .args(args)
+            .args(["--server", &format!("127.0.0.1:{}", self.admin_port)])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run the weir CLI");
+        let mut input = child.stdin.take().unwrap();
+        if let Some(text) = stdin {
+            input.write_all(text.as_bytes()).unwrap();
+        }
+        drop(input);
+        child.wait_with_output().unwrap()
     }
 
     /// Everything weir has logged so far.
@@ -124,10 +187,15 @@ impl Drop for Weir {
 /// Runs `weir run` on a configuration expected to be refused; returns the exit status
 /// and what it printed. Panics if weir keeps running.
 pub fn run_expecting_failure(config: &str) -> (ExitStatus, String) {
+    run_expecting_failure_with(config, &[])
+}
+
+/// Like [`run_expecting_failure`], with extra `weir run` arguments.
+pub fn run_expecting_failure_with(config: &str, extra_args: &[&str]) -> (ExitStatus, String) {
     let dir = tempfile::tempdir().unwrap();
     let config_path = dir.path().join("weir.yaml");
     std::fs::write(&config_path, config).unwrap();
-    let mut weir = Weir::spawn(dir, &config_path);
+    let mut weir = Weir::spawn(dir, &config_path, extra_args);
     let status = weir
         .wait_exit(Duration::from_secs(20))
         .unwrap_or_else(|| panic!("weir kept running:\n{}", weir.stderr()));

@@ -46,6 +46,10 @@ impl ObjectSpec {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Located {
     pub spec: ObjectSpec,
+    /// The object as written, for showing it back (admin API).
+    pub raw: serde_yaml::Value,
+    /// The document's text, comments included, for writing the configuration back out.
+    pub source: String,
     pub origin: String,
     /// 1-based line where the object's document starts.
     pub line: usize,
@@ -91,6 +95,7 @@ pub fn parse_str(text: &str, origin: &str) -> Result<Vec<Located>, ConfigError> 
         message,
     };
     let starts = document_start_lines(text);
+    let texts = document_texts(text);
 
     // First pass: plain values, to learn each document's kind and name.
     let mut headers = Vec::new();
@@ -122,14 +127,16 @@ pub fn parse_str(text: &str, origin: &str) -> Result<Vec<Located>, ConfigError> 
                 "must not be empty".into(),
             ));
         }
-        headers.push(Some((kind, name, line)));
+        headers.push(Some((kind, name, line, value, index)));
     }
 
     // Second pass: typed, straight from the text so errors keep their line numbers.
     let mut objects = Vec::new();
     let mut seen = HashSet::new();
     for (document, header) in serde_yaml::Deserializer::from_str(text).zip(headers) {
-        let Some((kind, name, line)) = header else { continue };
+        let Some((kind, name, line, raw, index)) = header else {
+            continue;
+        };
         let label = format!("{kind} {name:?}");
         let typed = |e: serde_path_to_error::Error<serde_yaml::Error>| {
             let path = e.path().to_string();
@@ -164,6 +171,8 @@ pub fn parse_str(text: &str, origin: &str) -> Result<Vec<Located>, ConfigError> 
         }
         objects.push(Located {
             spec,
+            raw,
+            source: texts.get(index).cloned().unwrap_or_default(),
             origin: origin.to_string(),
             line,
         });
@@ -193,6 +202,38 @@ fn document_start_lines(text: &str) -> Vec<usize> {
         }
     }
     starts
+}
+
+/// The text of each YAML document in `text`, separators excluded.
+fn document_texts(text: &str) -> Vec<String> {
+    let mut documents = vec![String::new()];
+    for (index, line) in text.lines().enumerate() {
+        if line.trim_end() == "---" || line.starts_with("--- ") {
+            if index > 0 {
+                documents.push(String::new());
+            }
+            continue;
+        }
+        let current = documents.last_mut().expect("never empty");
+        current.push_str(line);
+        current.push('\n');
+    }
+    documents
+}
+
+/// Writes objects as one YAML file, each document as it was written.
+pub fn to_file_text(objects: &[Located]) -> String {
+    let mut out = String::new();
+    for (i, object) in objects.iter().enumerate() {
+        if i > 0 {
+            out.push_str("---\n");
+        }
+        out.push_str(&object.source);
+        if !object.source.ends_with('\n') {
+            out.push('\n');
+        }
+    }
+    out
 }
 
 /// Records the line of each filter by finding its `name:` line inside the pipeline's

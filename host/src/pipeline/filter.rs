@@ -58,6 +58,13 @@ pub trait Filter: Send + Sync {
     fn has_response_phase(&self) -> bool {
         false
     }
+
+    /// Files this filter was built from (a `.wasm` module, say), each with the SHA-256
+    /// of the content it was built from. When a file's content differs, the pipeline is
+    /// rebuilt even though its YAML did not change.
+    fn sources(&self) -> Vec<(PathBuf, [u8; 32])> {
+        Vec::new()
+    }
 }
 
 /// A filter built from its spec, with the result strings it may return (what `jumpIf`

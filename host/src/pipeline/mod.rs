@@ -96,6 +96,11 @@ impl Pipeline {
         &self.name
     }
 
+    /// Every file the pipeline's filters were built from, with the digest it had then.
+    pub fn sources(&self) -> Vec<(std::path::PathBuf, [u8; 32])> {
+        self.filters.iter().flat_map(|f| f.sources()).collect()
+    }
+
     /// Runs one request through the flow and returns the response for the client: the
     /// one in namespace DEFAULT at the end, or 503 if there is none.
     pub async fn run(&self, request: Request, client_addr: SocketAddr) -> Response {

@@ -66,7 +66,7 @@ async fn respond(
         return refused;
     }
     let (mut parts, incoming) = request.into_parts();
-    let router = server.router.load();
+    let router = &server.router;
     let route = {
         let host = request_host(&parts);
         router.route(&RouteRequest {

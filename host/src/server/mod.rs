@@ -15,27 +15,34 @@ use crate::config::{FieldError, HttpServerSpec};
 use crate::metrics::ServerStats;
 use crate::registry::PipelineRegistry;
 use crate::router::Router;
-use arc_swap::ArcSwap;
+use hyper_util::rt::TokioExecutor;
+use hyper_util::server::conn::auto;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use tokio_rustls::TlsAcceptor;
 
-/// What every connection of one server shares, swappable while it runs.
+/// Everything derived from one version of an HTTPServer spec. A running server holds
+/// the current version behind an `ArcSwap`: each new connection and each request reads
+/// it, so a reload replaces routes, limits, certificates and connection settings
+/// without touching the listening socket.
 pub struct ServerShared {
     pub name: String,
-    pub router: ArcSwap<Router>,
+    pub router: Router,
     pub client_max_body_size: i64,
     pub x_forwarded_for: bool,
+    pub tls: Option<TlsAcceptor>,
+    pub connections: auto::Builder<TokioExecutor>,
+    pub max_connections: u32,
     /// `None` when `accessLog` is off.
     pub access_log: Option<Arc<AccessLog>>,
     /// Looked up once here, not per request.
     pub stats: Arc<ServerStats>,
 }
 
-/// A validated server, ready to bind and start.
+/// A validated server, ready to bind and start (or to replace a running one's settings).
 pub struct HttpServer {
     pub spec: HttpServerSpec,
     shared: Arc<ServerShared>,
-    tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 impl HttpServer {
@@ -67,16 +74,18 @@ impl HttpServer {
         };
         let shared = Arc::new(ServerShared {
             name: spec.name.clone(),
-            router: ArcSwap::from_pointee(Router::build(spec, pipelines)?),
+            router: Router::build(spec, pipelines)?,
             client_max_body_size: spec.client_max_body_size,
             x_forwarded_for: spec.x_forwarded_for,
+            tls: tls.map(TlsAcceptor::from),
+            connections: listener::connection_builder(spec),
+            max_connections: spec.max_connections,
             access_log: spec.access_log.then(|| Arc::new(access_log)),
             stats: crate::metrics::global().server(&spec.name),
         });
         Ok(HttpServer {
             spec: spec.clone(),
             shared,
-            tls,
         })
     }
 
