@@ -223,3 +223,59 @@ async fn a_server_moves_to_a_new_port_without_dropping_the_other() {
     );
     assert!(tally.ok > 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_changed_certificate_is_served_to_new_connections() {
+    use weir_tests::certs::{yaml_block, TestCa};
+    let a = Backend::start("a").await;
+    let ca = TestCa::new("reload CA");
+    let port = free_port();
+    let tls_config = |pair: &weir_tests::certs::Issued| {
+        format!(
+            "kind: HTTPServer\nname: front\nport: {port}\naddress: 127.0.0.1\nhttps: true\ncerts:\n  site: |\n{}keys:\n  site: |\n{}rules:\n  - paths:\n      - backend: main\n---\n{}",
+            yaml_block(&pair.cert_pem, 4),
+            yaml_block(&pair.key_pem, 4),
+            config(port, &a.url()).split("---\n").nth(1).unwrap()
+        )
+    };
+    let (first, second) = (ca.issue(&["site.test"]), ca.issue(&["site.test"]));
+    let weir = Weir::start(&tls_config(&first), &[port]);
+    let client = || {
+        reqwest::Client::builder()
+            .no_proxy()
+            .use_rustls_tls()
+            .add_root_certificate(reqwest::Certificate::from_pem(ca.cert_pem.as_bytes()).unwrap())
+            .resolve("site.test", ([127, 0, 0, 1], port).into())
+            .tls_info(true)
+            .build()
+            .unwrap()
+    };
+    let served_leaf = |response: &reqwest::Response| {
+        response
+            .extensions()
+            .get::<reqwest::tls::TlsInfo>()
+            .and_then(|i| i.peer_certificate().map(<[u8]>::to_vec))
+    };
+    let der = |pem: &str| {
+        use rustls_pki_types::pem::PemObject;
+        rustls_pki_types::CertificateDer::from_pem_slice(pem.as_bytes())
+            .unwrap()
+            .to_vec()
+    };
+    let before = client().get(format!("https://site.test:{port}/")).send().await.unwrap();
+    assert_eq!(served_leaf(&before), Some(der(&first.cert_pem)));
+
+    write_config(&weir.config_path(), &tls_config(&second), true);
+    let renewed = wait_until_async(Duration::from_secs(10), || async {
+        match client().get(format!("https://site.test:{port}/")).send().await {
+            Ok(r) => served_leaf(&r) == Some(der(&second.cert_pem)),
+            Err(_) => false,
+        }
+    })
+    .await;
+    assert!(
+        renewed,
+        "new connections never got the new certificate:\n{}",
+        weir.stderr()
+    );
+}
