@@ -1,6 +1,7 @@
 //! Builds the guest filters the end-to-end tests load (`tests/guests`, and the custom
 //! filter in `examples/`) as wasm32-wasip2 components, and writes their paths into
-//! `$OUT_DIR/guests.rs` as constants.
+//! `$OUT_DIR/guests.rs` as constants; the AssemblyScript filters go to
+//! `$OUT_DIR/assemblyscript.rs` (`build_assemblyscript.rs`).
 //!
 //! Each workspace builds with a nested `cargo` into a target directory of its own
 //! under `target/`: sharing the outer build's would deadlock on its lock.
@@ -8,6 +9,9 @@
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+#[path = "build_assemblyscript.rs"]
+mod assemblyscript;
 
 /// A cargo workspace of guests, the target directory it builds into (under
 /// `target/`), and its components as (constant, artifact name).
@@ -41,7 +45,11 @@ fn main() {
     let root = manifest_dir.parent().unwrap();
     for watched in [
         "tests/guests",
-        "examples",
+        // Not all of `examples/`: npm writes node_modules and builds inside the
+        // AssemblyScript examples, which would rerun this script on every build.
+        "examples/Cargo.toml",
+        "examples/Cargo.lock",
+        "examples/api-key-filter",
         "sdk-rust/src",
         "sdk-rust/Cargo.toml",
         "abi/wit",
@@ -65,8 +73,9 @@ fn main() {
             .unwrap();
         }
     }
-    let out = PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("guests.rs");
-    std::fs::write(out, constants).unwrap();
+    let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
+    std::fs::write(out.join("guests.rs"), constants).unwrap();
+    std::fs::write(out.join("assemblyscript.rs"), assemblyscript::build(root)).unwrap();
 }
 
 fn build(workspace: &Path, target_dir: &Path) {

@@ -18,6 +18,8 @@ pub struct WasmFilter {
     phases: Phases,
     pool: InstancePool,
     meter: FilterMeter,
+    /// The module file the component was read from (none for built-in kinds).
+    module: Option<std::path::PathBuf>,
 }
 
 impl WasmFilter {
@@ -27,6 +29,7 @@ impl WasmFilter {
         recipe: InstanceRecipe,
         settings: RuntimeSettings,
         meter: FilterMeter,
+        module: Option<std::path::PathBuf>,
     ) -> Result<WasmFilter, CallError> {
         let first = Instance::create(&recipe).await?;
         let phases = first.phases;
@@ -41,6 +44,7 @@ impl WasmFilter {
             phases,
             pool,
             meter,
+            module,
         })
     }
 
@@ -143,5 +147,14 @@ impl Filter for WasmFilter {
 
     fn has_response_phase(&self) -> bool {
         self.phases.contains(Phases::RESPONSE)
+    }
+
+    /// The module file with the digest of the bytes compiled, so that writing a new
+    /// build over it swaps the filter.
+    fn sources(&self) -> Vec<(std::path::PathBuf, [u8; 32])> {
+        self.module
+            .iter()
+            .map(|path| (path.clone(), self.recipe.compiled.sha256))
+            .collect()
     }
 }

@@ -45,12 +45,14 @@ fn block_on<T: Send>(future: impl std::future::Future<Output = T> + Send) -> T {
 }
 
 /// Instantiates a compiled component as the named filter and runs its `init`.
+/// `module` is the file it came from, if any, so a change to it rebuilds the pipeline.
 fn build_filter(
     compiled: Arc<Compiled>,
     spec: &FilterSpec,
     ctx: &BuildContext,
     config_json: String,
     settings: RuntimeSettings,
+    module: Option<std::path::PathBuf>,
 ) -> Result<BuiltFilter, FieldError> {
     let meter = crate::metrics::global()
         .filter(&ctx.pipeline, &spec.name, &spec.kind)
@@ -69,7 +71,8 @@ fn build_filter(
     };
     tracing::debug!(pipeline = %ctx.pipeline, filter = %spec.name, abi = recipe.compiled.abi, "building a WASM filter");
     let results = settings.results.clone();
-    let filter = block_on(WasmFilter::build(recipe, settings, meter)).map_err(|e| FieldError::whole(e.to_string()))?;
+    let filter =
+        block_on(WasmFilter::build(recipe, settings, meter, module)).map_err(|e| FieldError::whole(e.to_string()))?;
     Ok(BuiltFilter {
         filter: Arc::new(filter),
         results,
@@ -96,7 +99,7 @@ impl FilterKind for WasmKind {
                 .map_err(|e| FieldError::new("config", format!("cannot be written as JSON: {e}")))?,
             None => "null".to_string(),
         };
-        build_filter(compiled, spec, ctx, config_json, settings)
+        build_filter(compiled, spec, ctx, config_json, settings, Some(path))
     }
 }
 
@@ -133,6 +136,6 @@ impl FilterKind for BuiltinKind {
             .map_err(|e| FieldError::whole(format!("the spec cannot be written as JSON: {e}")))?;
         let compiled = load(self.0.component)
             .map_err(|e| FieldError::whole(format!("the built-in component is unusable: {e}")))?;
-        build_filter(compiled, spec, ctx, config_json, settings)
+        build_filter(compiled, spec, ctx, config_json, settings, None)
     }
 }
