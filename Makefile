@@ -35,4 +35,6 @@ unit:
 	# build for wasm32-wasip2); their unit tests run natively against the SDK's host.
 	$(CARGO) test -j$(JOBS) --manifest-path builtin-filters/Cargo.toml --target-dir target/builtin-filters-native 2>&1 | tee -a target/test.log
 	$(CARGO) test -j$(JOBS) --manifest-path examples/Cargo.toml --target-dir target/examples-native 2>&1 | tee -a target/test.log
+	# The AssemblyScript SDK's own unit tests, in Node (npm installs the pinned compiler).
+	cd sdk-assemblyscript && npm ci --no-audit --no-fund && npm test 2>&1 | tee -a ../target/test.log
 	@awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($$(i+1) ~ /^passed/) p += $$i; if ($$(i+1) ~ /^failed/) f += $$i } } END { printf "tests: %d passed, %d failed\n", p, f }' target/test.log
