@@ -12,6 +12,11 @@ const FILTERS: &[&str] = &[
     "weir_mock",
     "weir_request_adaptor",
     "weir_response_adaptor",
+    "weir_rate_limiter",
+    "weir_cors_adaptor",
+    "weir_redirector",
+    "weir_fallback",
+    "weir_ip_filter",
 ];
 
 fn main() {

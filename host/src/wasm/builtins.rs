@@ -38,4 +38,29 @@ pub static BUILTINS: &[Builtin] = &[
         component: component!("weir_response_adaptor.wasm"),
         results: &["responseNotFound", "compressFailed", "decompressFailed"],
     },
+    Builtin {
+        kind: "RateLimiter",
+        component: component!("weir_rate_limiter.wasm"),
+        results: &["rateLimited"],
+    },
+    Builtin {
+        kind: "CORSAdaptor",
+        component: component!("weir_cors_adaptor.wasm"),
+        results: &["preflighted", "rejected"],
+    },
+    Builtin {
+        kind: "Redirector",
+        component: component!("weir_redirector.wasm"),
+        results: &["redirected"],
+    },
+    Builtin {
+        kind: "Fallback",
+        component: component!("weir_fallback.wasm"),
+        results: &["fallback", "responseNotFound"],
+    },
+    Builtin {
+        kind: "IPFilter",
+        component: component!("weir_ip_filter.wasm"),
+        results: &["blocked"],
+    },
 ];

@@ -1,0 +1,133 @@
+//! RateLimiter end to end: the budget of a period holds exactly under a burst from many
+//! connections on Weir's worker threads, over-budget requests get 429 with
+//! `X-EG-Rate-Limiter`, requests that may wait for the next period do, and URLs that no
+//! entry matches are not limited.
+
+use reqwest::StatusCode;
+use std::time::{Duration, Instant};
+use weir_tests::net::free_port;
+use weir_tests::{Backend, Weir};
+
+fn config(port: u16, backend: &Backend, policy: &str) -> String {
+    format!(
+        r#"
+kind: HTTPServer
+name: front
+port: {port}
+address: 127.0.0.1
+rules:
+  - paths:
+      - backend: pipeline
+---
+kind: Pipeline
+name: pipeline
+flow:
+  - filter: limiter
+    jumpIf: {{ rateLimited: END }}
+  - filter: proxy
+filters:
+  - name: limiter
+    kind: RateLimiter
+    policies:
+      - name: policy
+{policy}
+    defaultPolicyRef: policy
+    urls:
+      - methods: [GET]
+        url:
+          prefix: /api/
+  - name: proxy
+    kind: Proxy
+    pools:
+      - servers:
+          - url: {}
+"#,
+        backend.url()
+    )
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().unwrap()
+}
+
+/// 10 allowed per minute, no waiting: of 60 requests from 12 concurrent connections,
+/// exactly 10 reach the backend and 50 are refused. The period is long so that the
+/// burst cannot straddle two periods.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn exactly_the_budget_passes_a_concurrent_burst() {
+    let backend = Backend::start("b").await;
+    let port = free_port();
+    let policy = "        limitForPeriod: 10\n        limitRefreshPeriod: 60s\n        timeoutDuration: 0s";
+    let _weir = Weir::start(&config(port, &backend, policy), &[port]);
+    let url = format!("http://127.0.0.1:{port}/api/orders");
+
+    let mut tasks = Vec::new();
+    for _ in 0..12 {
+        // A client per task: its own connection, so the burst spreads over Weir's threads.
+        let client = client();
+        let url = url.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut seen = Vec::new();
+            for _ in 0..5 {
+                let response = client.get(&url).send().await.unwrap();
+                let limited_header = response
+                    .headers()
+                    .get("x-eg-rate-limiter")
+                    .map(|v| v.to_str().unwrap().to_string());
+                seen.push((response.status(), limited_header));
+            }
+            seen
+        }));
+    }
+    let mut allowed = 0;
+    let mut limited = 0;
+    for task in tasks {
+        for (status, header) in task.await.unwrap() {
+            match status {
+                StatusCode::OK => allowed += 1,
+                StatusCode::TOO_MANY_REQUESTS => {
+                    assert_eq!(header.as_deref(), Some("too-many-requests"));
+                    limited += 1;
+                }
+                other => panic!("unexpected status {other}"),
+            }
+        }
+    }
+    assert_eq!((allowed, limited), (10, 50));
+    assert_eq!(backend.hits(), 10);
+
+    // An entry matches GET /api/ only: other paths and methods are not limited.
+    let other = client()
+        .get(format!("http://127.0.0.1:{port}/health"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), StatusCode::OK);
+    let post = client().post(&url).send().await.unwrap();
+    assert_eq!(post.status(), StatusCode::OK);
+}
+
+/// One request per 600ms, waiting up to 2s: the second request waits for the next
+/// period and passes; with no time to wait it would have been refused.
+#[tokio::test]
+async fn an_over_budget_request_waits_for_the_next_period_within_the_timeout() {
+    let backend = Backend::start("b").await;
+    let port = free_port();
+    let policy = "        limitForPeriod: 1\n        limitRefreshPeriod: 600ms\n        timeoutDuration: 2s";
+    let _weir = Weir::start(&config(port, &backend, policy), &[port]);
+    let url = format!("http://127.0.0.1:{port}/api/x");
+    let client = client();
+
+    let first = client.get(&url).send().await.unwrap();
+    assert_eq!(first.status(), StatusCode::OK);
+    let started = Instant::now();
+    let second = client.get(&url).send().await.unwrap();
+    assert_eq!(second.status(), StatusCode::OK);
+    // It was held until the next period began, most of 600ms after the first.
+    assert!(
+        started.elapsed() >= Duration::from_millis(300),
+        "waited only {:?}",
+        started.elapsed()
+    );
+    assert_eq!(backend.hits(), 2);
+}
