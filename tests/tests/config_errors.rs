@@ -83,7 +83,7 @@ fn bad_jumps_are_refused() {
         undeclared.contains("notAResult") && undeclared.contains("serverError"),
         "lists the real results: {undeclared}"
     );
-    let duplicate = refused(&pipeline("  - filter: a\n  - filter: a\n"));
+    let duplicate = refused(&pipeline("  - filter: a\n  - filter: b\n    alias: a\n"));
     assert!(duplicate.contains("used twice"), "{duplicate}");
     let missing = refused(&pipeline("  - filter: zzz\n"));
     assert!(missing.contains("zzz"), "{missing}");

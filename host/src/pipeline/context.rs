@@ -4,6 +4,7 @@
 
 use crate::http::{Request, Response};
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 /// Index of a namespace, resolved from its name when the pipeline is built.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -24,6 +25,9 @@ struct Slot {
 pub struct Context {
     client_addr: SocketAddr,
     slots: Vec<Slot>,
+    /// The pipeline's namespace names, index = [`NamespaceId`], so that filters can
+    /// reach another namespace by name.
+    names: Arc<[String]>,
 }
 
 impl Context {
@@ -31,7 +35,25 @@ impl Context {
     pub fn new(request: Request, client_addr: SocketAddr, namespace_count: usize) -> Self {
         let mut slots: Vec<Slot> = (0..namespace_count.max(1)).map(|_| Slot::default()).collect();
         slots[0].request = Some(request);
-        Context { client_addr, slots }
+        Context {
+            client_addr,
+            slots,
+            names: Arc::from([]),
+        }
+    }
+
+    /// Names the namespaces (the pipeline's, in [`NamespaceId`] order).
+    pub fn with_names(mut self, names: Arc<[String]>) -> Self {
+        self.names = names;
+        self
+    }
+
+    /// The namespace called `name`; `DEFAULT` always exists.
+    pub fn namespace(&self, name: &str) -> Option<NamespaceId> {
+        if name == crate::config::pipeline::DEFAULT_NAMESPACE {
+            return Some(NamespaceId::DEFAULT);
+        }
+        self.names.iter().position(|n| n == name).map(NamespaceId)
     }
 
     /// The address of the client that sent the request.

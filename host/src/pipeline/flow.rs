@@ -66,6 +66,8 @@ pub fn resolve(nodes: &[FlowNodeSpec], filters: &[FilterInfo<'_>]) -> Result<Flo
 
     let mut namespaces = vec![DEFAULT_NAMESPACE.to_string()];
     let mut alias_index: HashMap<String, usize> = HashMap::new();
+    // Filter names repeated without an alias: steps, but not jump targets.
+    let mut ambiguous: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut steps = Vec::with_capacity(nodes.len());
     for (i, node) in nodes.iter().enumerate() {
         let at = |field: &str| format!("flow[{i}].{field}");
@@ -85,11 +87,24 @@ pub fn resolve(nodes: &[FlowNodeSpec], filters: &[FilterInfo<'_>]) -> Result<Flo
         // Several plain END nodes may share the implicit alias "END"; jumps to END never
         // look it up.
         let counts_as_alias = filter.is_some() || node.alias.is_some();
-        if counts_as_alias && alias_index.insert(alias.clone(), i).is_some() {
-            return Err(FieldError::new(
-                at("alias"),
-                format!("alias {alias:?} is used twice; give repeated filters distinct aliases"),
-            ));
+        if counts_as_alias {
+            match alias_index.get(&alias) {
+                None => {
+                    alias_index.insert(alias.clone(), i);
+                }
+                // Easegress lets a filter repeat without aliases (its API-aggregation
+                // examples run one RequestBuilder in three namespaces); only a jump to
+                // such a step would be ambiguous, and that is refused below.
+                Some(&first) if node.alias.is_none() && nodes[first].alias.is_none() => {
+                    ambiguous.insert(alias.clone());
+                }
+                Some(_) => {
+                    return Err(FieldError::new(
+                        at("alias"),
+                        format!("alias {alias:?} is used twice; give repeated filters distinct aliases"),
+                    ))
+                }
+            }
         }
         let namespace = match node.namespace.as_deref() {
             None | Some("") => NamespaceId::DEFAULT,
@@ -135,6 +150,11 @@ pub fn resolve(nodes: &[FlowNodeSpec], filters: &[FilterInfo<'_>]) -> Result<Flo
             }
             let jump = if target == END {
                 Jump::End
+            } else if ambiguous.contains(target.as_str()) {
+                return Err(FieldError::new(
+                    field,
+                    format!("{target:?} names several steps; give them distinct aliases to jump to one"),
+                ));
             } else {
                 match alias_index.get(target.as_str()) {
                     Some(&t) if t > i => Jump::To(t),
@@ -203,8 +223,20 @@ mod tests {
         assert!(backward.message.contains("backwards"), "{backward}");
         let unknown = resolve(&[node("a", None, &[("invalid", "nowhere")])], &f).unwrap_err();
         assert!(unknown.message.contains("nowhere"), "{unknown}");
-        let duplicate = resolve(&[node("a", None, &[]), node("a", None, &[])], &f).unwrap_err();
+        let duplicate = resolve(&[node("a", None, &[]), node("b", Some("a"), &[])], &f).unwrap_err();
         assert!(duplicate.message.contains("twice"), "{duplicate}");
+        let repeated = [
+            node("b", None, &[("invalid", "a")]),
+            node("a", None, &[]),
+            node("a", None, &[]),
+        ];
+        let ambiguous = resolve(&repeated, &f).unwrap_err();
+        assert!(ambiguous.message.contains("several steps"), "{ambiguous}");
+        assert_eq!(
+            resolve(&repeated[1..], &f).unwrap().steps.len(),
+            2,
+            "a filter may repeat without aliases"
+        );
         let undeclared = resolve(&[node("a", None, &[("bogus", "END")])], &f).unwrap_err();
         assert_eq!(undeclared.field.as_deref(), Some("flow[0].jumpIf.\"bogus\""));
         let missing = resolve(&[node("zzz", None, &[])], &f).unwrap_err();

@@ -26,6 +26,8 @@ pub struct Pipeline {
     name: String,
     filters: Vec<Arc<dyn Filter>>,
     flow: Flow,
+    /// `flow.namespaces`, shared with every request's context.
+    namespaces: Arc<[String]>,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -35,6 +37,39 @@ impl std::fmt::Debug for Pipeline {
             .field("flow", &self.flow)
             .finish()
     }
+}
+
+/// Kinds whose templates see the whole pipeline (`.data.PIPELINE`, every namespace).
+const PIPELINE_AWARE_KINDS: &[&str] = &["RequestBuilder", "ResponseBuilder", "ResultBuilder", "DataBuilder"];
+
+/// For the builder kinds, the filter's spec with a `pipeline` field added: the pipeline's
+/// `data` and the namespaces its flow uses (DEFAULT first), which templates range over.
+/// Filters get nothing else from their pipeline, so this rides in the config they
+/// already receive instead of a new host interface.
+fn pipeline_aware(filter: &crate::config::FilterSpec, spec: &PipelineSpec) -> Option<crate::config::FilterSpec> {
+    if !PIPELINE_AWARE_KINDS.contains(&filter.kind.as_str()) {
+        return None;
+    }
+    let mut namespaces = vec![crate::config::pipeline::DEFAULT_NAMESPACE.to_string()];
+    for node in &spec.flow {
+        if let Some(ns) = node.namespace.as_deref().filter(|ns| !ns.is_empty()) {
+            if !namespaces.iter().any(|n| n == ns) {
+                namespaces.push(ns.to_string());
+            }
+        }
+    }
+    let mut info = serde_yaml::Mapping::new();
+    info.insert("name".into(), spec.name.clone().into());
+    info.insert("data".into(), spec.data.clone().unwrap_or_default());
+    info.insert(
+        "namespaces".into(),
+        serde_yaml::Value::Sequence(namespaces.into_iter().map(Into::into).collect()),
+    );
+    let mut with = filter.clone();
+    if let serde_yaml::Value::Mapping(map) = &mut with.spec {
+        map.insert("pipeline".into(), serde_yaml::Value::Mapping(info));
+    }
+    Some(with)
 }
 
 impl Pipeline {
@@ -66,6 +101,8 @@ impl Pipeline {
                     ),
                 )
             })?;
+            let with_pipeline = pipeline_aware(filter, spec);
+            let filter = with_pipeline.as_ref().unwrap_or(filter);
             let filter = kind.build(filter, ctx).map_err(|e| {
                 let e = e.within(&at);
                 FieldError {
@@ -88,6 +125,7 @@ impl Pipeline {
         Ok(Pipeline {
             name: spec.name.clone(),
             filters: built.into_iter().map(|b| b.filter).collect(),
+            namespaces: flow.namespaces.clone().into(),
             flow,
         })
     }
@@ -104,7 +142,8 @@ impl Pipeline {
     /// Runs one request through the flow and returns the response for the client: the
     /// one in namespace DEFAULT at the end, or 503 if there is none.
     pub async fn run(&self, request: Request, client_addr: SocketAddr) -> Response {
-        let mut ctx = Context::new(request, client_addr, self.flow.namespaces.len());
+        let mut ctx =
+            Context::new(request, client_addr, self.flow.namespaces.len()).with_names(self.namespaces.clone());
         // Steps whose on_request ran and that want a response phase, in order.
         let mut ran: Vec<usize> = Vec::new();
         let mut index = 0;

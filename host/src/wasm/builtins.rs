@@ -39,6 +39,24 @@ pub static BUILTINS: &[Builtin] = &[
         results: &["responseNotFound", "compressFailed", "decompressFailed"],
     },
     Builtin {
+        kind: "RequestBuilder",
+        component: component!("weir_request_builder.wasm"),
+        results: &["buildErr"],
+    },
+    Builtin {
+        kind: "ResponseBuilder",
+        component: component!("weir_response_builder.wasm"),
+        results: &["buildErr"],
+    },
+    Builtin {
+        kind: "ResultBuilder",
+        component: component!("weir_result_builder.wasm"),
+        results: &[
+            "result0", "result1", "result2", "result3", "result4", "result5", "result6", "result7", "result8",
+            "result9", "buildErr", "unknown",
+        ],
+    },
+    Builtin {
         kind: "RateLimiter",
         component: component!("weir_rate_limiter.wasm"),
         results: &["rateLimited"],

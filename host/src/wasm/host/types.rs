@@ -16,13 +16,6 @@ type Outcome<T> = wasmtime::Result<T>;
 
 impl Host for HostState {}
 
-/// Namespaces a guest can name. The orchestrator numbers namespaces when it builds a
-/// pipeline and does not give filters the names, so only `DEFAULT` (always number 0)
-/// is known by name here; a filter's own namespace is reached through `request()`.
-fn namespace_by_name(name: &str) -> Option<NamespaceId> {
-    (name == crate::config::pipeline::DEFAULT_NAMESPACE).then_some(NamespaceId::DEFAULT)
-}
-
 /// A header name and value, checked.
 fn header_pair(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), String> {
     let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("invalid header name {name:?}"))?;
@@ -145,9 +138,16 @@ impl HostState {
 }
 
 impl HostExchange for HostState {
+    /// In a namespace other than `DEFAULT` that has no request yet, the step gets a new
+    /// empty one (`GET /`, no headers, no body) to fill in: that is how a builder
+    /// creates the request a later Proxy in that namespace sends, with the 1.0.0 ABI.
     fn request(&mut self, this: Resource<ExchangeHandle>) -> Outcome<Option<Resource<RequestHandle>>> {
         let call = self.exchange_call(&this)?;
-        let namespace = self.active(call)?.namespace;
+        let active = self.active(call)?;
+        let namespace = active.namespace;
+        if namespace != NamespaceId::DEFAULT && active.context.request(namespace).is_none() {
+            active.context.set_request(namespace, Request::default());
+        }
         self.request_handle(call, namespace)
     }
 
@@ -163,7 +163,7 @@ impl HostExchange for HostState {
         namespace: String,
     ) -> Outcome<Option<Resource<RequestHandle>>> {
         let call = self.exchange_call(&this)?;
-        match namespace_by_name(&namespace) {
+        match self.active(call)?.context.namespace(&namespace) {
             Some(ns) => self.request_handle(call, ns),
             None => Ok(None),
         }
@@ -175,7 +175,7 @@ impl HostExchange for HostState {
         namespace: String,
     ) -> Outcome<Option<Resource<ResponseHandle>>> {
         let call = self.exchange_call(&this)?;
-        match namespace_by_name(&namespace) {
+        match self.active(call)?.context.namespace(&namespace) {
             Some(ns) => self.response_handle(call, ns),
             None => Ok(None),
         }
