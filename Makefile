@@ -1,5 +1,5 @@
 # The one task runner. CI runs `make test`, exactly as a person would.
-.PHONY: run test deps build lint unit e2e
+.PHONY: run test deps build lint unit e2e bench-swap
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
@@ -38,3 +38,9 @@ unit:
 	# The AssemblyScript SDK's own unit tests, in Node (npm installs the pinned compiler).
 	cd sdk-assemblyscript && npm ci --no-audit --no-fund && npm test 2>&1 | tee -a ../target/test.log
 	@awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($$(i+1) ~ /^passed/) p += $$i; if ($$(i+1) ~ /^failed/) f += $$i } } END { printf "tests: %d passed, %d failed\n", p, f }' target/test.log
+
+## Hot-swap benchmark: module change to first request served by it, and throughput
+## during a swap storm against steady state (release build).
+bench-swap:
+	$(CARGO) build -j$(JOBS) --release -p weir -p weir-tests --bins
+	WEIR_BIN=target/release/weir WEIR_LOG=warn ./target/release/swap_bench
