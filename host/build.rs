@@ -20,6 +20,7 @@ const FILTERS: &[&str] = &[
     "weir_redirector",
     "weir_fallback",
     "weir_ip_filter",
+    "weir_header_to_json",
 ];
 
 fn main() {

@@ -5,7 +5,7 @@
 
 use reqwest::StatusCode;
 use std::time::{Duration, Instant};
-use weir_tests::net::free_port;
+use weir_tests::net::{free_port, wait_until_async};
 use weir_tests::{Backend, Weir};
 
 fn config(port: u16, backend: &Backend, policy: &str) -> String {
@@ -130,4 +130,46 @@ async fn an_over_budget_request_waits_for_the_next_period_within_the_timeout() {
         started.elapsed()
     );
     assert_eq!(backend.hits(), 2);
+}
+
+/// The counters belong to the filter, not to one build of it: after an unrelated edit
+/// rebuilds the pipeline, the budget already spent in this period stays spent.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_spent_budget_survives_a_rebuild_of_the_pipeline() {
+    let backend = Backend::start("b").await;
+    let port = free_port();
+    let policy = "        limitForPeriod: 3\n        limitRefreshPeriod: 60s\n        timeoutDuration: 0s";
+    let original = config(port, &backend, policy);
+    let weir = Weir::start(&original, &[port]);
+    let url = format!("http://127.0.0.1:{port}/api/x");
+    let client = client();
+    for _ in 0..2 {
+        assert_eq!(client.get(&url).send().await.unwrap().status(), StatusCode::OK);
+    }
+    // A runtime field of the filter changes: the pipeline is rebuilt, the policy is not.
+    let edited = original.replace("    kind: RateLimiter\n", "    kind: RateLimiter\n    timeout: 250ms\n");
+    assert_ne!(edited, original);
+    std::fs::write(weir.config_path(), edited).unwrap();
+    let reloaded = wait_until_async(Duration::from_secs(10), || async {
+        let status: serde_json::Value = client
+            .get(weir.admin_url("/apis/v2/status/reloads"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        status["last"]["changed"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|v| v == "built pipeline pipeline"))
+    })
+    .await;
+    assert!(reloaded, "the edit was not applied:\n{}", weir.stderr());
+    assert_eq!(client.get(&url).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        client.get(&url).send().await.unwrap().status(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "two before the rebuild and one after spend the budget of three"
+    );
+    assert_eq!(backend.hits(), 3);
 }

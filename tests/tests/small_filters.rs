@@ -216,3 +216,44 @@ async fn ip_filter_blocks_and_allows_by_cidr() {
     assert_eq!(passed.status(), StatusCode::OK);
     assert_eq!(backend.hits(), 1);
 }
+
+#[tokio::test]
+async fn header_to_json_merges_headers_into_the_json_body() {
+    let backend = Backend::start("b").await;
+    let port = free_port();
+    let flow = "  - filter: h2j\n    jumpIf: { jsonEncodeDecodeErr: badBody }\n  - filter: proxy\n    jumpIf: { \"\": END }\n  - filter: bad\n    alias: badBody";
+    let filters = r#"  - name: h2j
+    kind: HeaderToJSON
+    headerMap:
+      - header: X-User-Id
+        json: userId
+  - name: bad
+    kind: Mock
+    rules:
+      - code: 400
+        body: body is not a JSON object"#;
+    let _weir = Weir::start(&config(port, &backend, flow, filters), &[port]);
+    let url = format!("http://127.0.0.1:{port}/orders");
+    let client = client();
+
+    let merged = client
+        .post(&url)
+        .header("x-user-id", "7")
+        .body(r#"{"item":"book"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(merged.status(), StatusCode::OK);
+    let seen: serde_json::Value = serde_json::from_str(&backend.requests()[0].body).unwrap();
+    assert_eq!(seen, serde_json::json!({"item": "book", "userId": "7"}));
+
+    let not_json = client
+        .post(&url)
+        .header("x-user-id", "7")
+        .body("plain text")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_json.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(backend.hits(), 1, "the refused body never reached the backend");
+}

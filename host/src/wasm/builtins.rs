@@ -81,4 +81,9 @@ pub static BUILTINS: &[Builtin] = &[
         component: component!("weir_ip_filter.wasm"),
         results: &["blocked"],
     },
+    Builtin {
+        kind: "HeaderToJSON",
+        component: component!("weir_header_to_json.wasm"),
+        results: &["jsonEncodeDecodeErr", "bodyReadErr"],
+    },
 ];
