@@ -30,6 +30,8 @@ pub struct Weir {
     /// Port of the admin API (127.0.0.1).
     pub admin_port: u16,
     stderr: Arc<Mutex<String>>,
+    /// The thread copying stderr; it ends at EOF, once the process has exited.
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Weir {
@@ -99,7 +101,7 @@ impl Weir {
         let stderr = Arc::new(Mutex::new(String::new()));
         let mut pipe = child.stderr.take().unwrap();
         let sink = stderr.clone();
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             let mut buf = [0u8; 4096];
             while let Ok(n) = pipe.read(&mut buf) {
                 if n == 0 {
@@ -113,6 +115,7 @@ impl Weir {
             dir,
             admin_port,
             stderr,
+            reader: Some(reader),
         }
     }
 
@@ -150,6 +153,12 @@ impl Weir {
         self.stderr.lock().unwrap().clone()
     }
 
+    /// Waits until weir has logged `needle`: lines reach the test through a reader
+    /// thread, a moment after the request that caused them has been answered.
+    pub fn logged(&self, needle: &str) -> bool {
+        wait_until(Duration::from_secs(10), || self.stderr().contains(needle))
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
@@ -164,11 +173,14 @@ impl Weir {
         assert!(status.success());
     }
 
-    /// Waits for the process to exit.
+    /// Waits for the process to exit; everything it logged is in [`Weir::stderr`] then.
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
+                if let Some(reader) = self.reader.take() {
+                    let _ = reader.join();
+                }
                 return Some(status);
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -199,7 +211,5 @@ pub fn run_expecting_failure_with(config: &str, extra_args: &[&str]) -> (ExitSta
     let status = weir
         .wait_exit(Duration::from_secs(20))
         .unwrap_or_else(|| panic!("weir kept running:\n{}", weir.stderr()));
-    // Let the reader thread catch the last lines.
-    wait_until(Duration::from_secs(2), || weir.stderr().contains("error"));
     (status, weir.stderr())
 }
