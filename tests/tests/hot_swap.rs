@@ -279,3 +279,29 @@ async fn a_changed_certificate_is_served_to_new_connections() {
         weir.stderr()
     );
 }
+
+/// Kubernetes mounts a ConfigMap as `weir.yaml -> ..data/weir.yaml` and updates it by
+/// pointing `..data` at a new directory; the file weir watches never changes itself.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_configmap_style_symlink_swap_reloads() {
+    use std::os::unix::fs::symlink;
+    let (a, b) = (Backend::start("a").await, Backend::start("b").await);
+    let port = free_port();
+    let weir = Weir::start(&config(port, &a.url()), &[port]);
+    let dir = weir.dir.path();
+    std::fs::create_dir(dir.join("..v1")).unwrap();
+    std::fs::write(dir.join("..v1/weir.yaml"), config(port, &a.url())).unwrap();
+    symlink("..v1", dir.join("..data")).unwrap();
+    symlink("..data/weir.yaml", dir.join("weir.yaml.link")).unwrap();
+    std::fs::rename(dir.join("weir.yaml.link"), weir.config_path()).unwrap();
+
+    let load = Load::start(&format!("http://127.0.0.1:{port}/"), 4);
+    std::fs::create_dir(dir.join("..v2")).unwrap();
+    std::fs::write(dir.join("..v2/weir.yaml"), config(port, &b.url())).unwrap();
+    symlink("..v2", dir.join("..data_tmp")).unwrap();
+    std::fs::rename(dir.join("..data_tmp"), dir.join("..data")).unwrap();
+    let swapped = wait_until_async(Duration::from_secs(10), || serves(port, "b")).await;
+    assert!(swapped, "the symlink swap was not noticed:\n{}", weir.stderr());
+    let tally = load.stop().await;
+    assert!(tally.failures.is_empty(), "{:?}", &tally.failures[..1]);
+}

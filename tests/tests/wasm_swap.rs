@@ -137,3 +137,48 @@ async fn shared_state_survives_a_rebuild_of_the_pipeline() {
         "the count went on from 10 across the swap"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_broken_module_under_load_is_refused_and_reported() {
+    let backend = Backend::start("b").await;
+    let port = free_port();
+    let set_header = std::fs::read(guests::SET_HEADER).unwrap();
+    let weir = Weir::start_with_files(&config(port, &backend, ""), &[("marker.wasm", &set_header)], &[port]);
+    let module_path = weir.dir.path().join("marker.wasm");
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let load = Load::start(&format!("http://127.0.0.1:{port}/"), 8);
+
+    let temporary = module_path.with_extension("partial");
+    std::fs::write(&temporary, b"\0asm this is not a component").unwrap();
+    std::fs::rename(&temporary, &module_path).unwrap();
+    let reported = wait_until_async(Duration::from_secs(10), || async {
+        let status: serde_json::Value = client
+            .get(weir.admin_url("/apis/v2/status/reloads"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        status["last"]["ok"] == false
+            && status["last"]["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("marker.wasm"))
+    })
+    .await;
+    assert!(reported, "the broken module was not reported:\n{}", weir.stderr());
+    for _ in 0..20 {
+        assert_eq!(
+            served_by(port).await,
+            Some("set-header"),
+            "the old module keeps serving"
+        );
+    }
+    let tally = load.stop().await;
+    assert!(
+        tally.failures.is_empty(),
+        "{} failed, e.g. {:?}",
+        tally.failures.len(),
+        &tally.failures[..1]
+    );
+}
