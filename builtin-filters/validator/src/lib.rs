@@ -1,6 +1,9 @@
-//! `kind: Validator` (the headers rule): every configured header must have a value that
-//! equals one of `values` or matches `regexp`; otherwise the request gets 400 and the
-//! result `invalid`.
+//! `kind: Validator`: every configured rule must pass, or the request gets an empty
+//! error response and the result `invalid`. `headers`: every configured header must
+//! have a value that equals one of `values` or matches `regexp` (else 400). `jwt`: a
+//! valid JSON Web Token (else 401).
+
+mod jwt;
 
 use regex::Regex;
 use serde::Deserialize;
@@ -13,6 +16,8 @@ struct Spec {
     /// Header name → the rule its values must meet.
     #[serde(default)]
     headers: BTreeMap<String, HeaderRule>,
+    #[serde(default)]
+    jwt: Option<jwt::JwtSpec>,
 }
 
 #[derive(Deserialize)]
@@ -40,14 +45,16 @@ impl Rule {
 
 pub struct Validator {
     rules: Vec<Rule>,
+    jwt: Option<jwt::Jwt>,
 }
 
 impl Filter for Validator {
     fn new(config: Config) -> Result<Self, String> {
         let spec: Spec = config.parse()?;
-        if spec.headers.is_empty() {
-            return Err("a Validator needs at least one rule: `headers`".into());
+        if spec.headers.is_empty() && spec.jwt.is_none() {
+            return Err("a Validator needs at least one rule: `headers` or `jwt`".into());
         }
+        let jwt = spec.jwt.map(jwt::Jwt::new).transpose()?;
         let mut rules = Vec::new();
         for (header, rule) in spec.headers {
             if rule.values.is_empty() && rule.regexp.is_none() {
@@ -63,7 +70,7 @@ impl Filter for Validator {
                 regexp,
             });
         }
-        Ok(Validator { rules })
+        Ok(Validator { rules, jwt })
     }
 
     fn on_request(&self, exchange: &Exchange) -> Outcome {
@@ -76,6 +83,20 @@ impl Filter for Validator {
                 return invalid(exchange);
             }
         }
+        if let Some(jwt) = &self.jwt {
+            let token = jwt.token(
+                &request.header_all("cookie"),
+                request.header("authorization").as_deref(),
+            );
+            let now = weir_sdk::clock::now_millis() / 1000;
+            if let Err(e) = token
+                .ok_or_else(|| "no token".to_string())
+                .and_then(|t| jwt.verify(&t, now))
+            {
+                weir_sdk::log::debug(&format!("jwt refused: {e}"));
+                return unauthorized(exchange);
+            }
+        }
         Outcome::Continue
     }
 }
@@ -85,6 +106,12 @@ impl Filter for Validator {
 fn invalid(exchange: &Exchange) -> Outcome {
     // Setting an empty 400 cannot fail: it has no headers to reject.
     let _ = exchange.set_response(BuiltResponse::new(400));
+    Outcome::Result("invalid".into())
+}
+
+/// The authentication rules answer 401, as Easegress's do.
+fn unauthorized(exchange: &Exchange) -> Outcome {
+    let _ = exchange.set_response(BuiltResponse::new(401));
     Outcome::Result("invalid".into())
 }
 
