@@ -1,11 +1,13 @@
 //! `kind: RequestAdaptor`: rewrites the request of its namespace: `method`, `host`,
 //! `path` (the first of `replace`, `addPrefix`, `trimPrefix`, `regexpReplace` that is
-//! set), `header` (`del`, then `set`, then `add`) and `body`.
+//! set), `header` (`del`, then `set`, then `add`), `body`, then `compress` or
+//! `decompress` (`gzip`; failures give `compressFailed` / `decompressFailed`).
 
 use regex::Regex;
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use weir_sdk::{Config, Exchange, Filter, Outcome};
+use weir_content_coding::{Coding, Recode};
+use weir_sdk::{Config, Exchange, Filter, Outcome, Request};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -20,6 +22,10 @@ struct Spec {
     header: Option<HeaderSpec>,
     #[serde(default)]
     body: Option<String>,
+    #[serde(default)]
+    compress: Option<Coding>,
+    #[serde(default)]
+    decompress: Option<Coding>,
 }
 
 #[derive(Deserialize)]
@@ -78,6 +84,7 @@ pub struct RequestAdaptor {
     path: Option<PathEdit>,
     header: HeaderSpec,
     body: Option<String>,
+    recodes: Vec<Recode>,
 }
 
 impl Filter for RequestAdaptor {
@@ -102,6 +109,7 @@ impl Filter for RequestAdaptor {
             path,
             header: spec.header.unwrap_or_default(),
             body: spec.body,
+            recodes: Recode::steps(spec.compress, spec.decompress),
         })
     }
 
@@ -132,7 +140,26 @@ impl Filter for RequestAdaptor {
         if let Some(body) = &self.body {
             request.set_body(body.as_bytes());
         }
+        for &step in &self.recodes {
+            if recode(&request, step).is_err() {
+                return Outcome::Result(step.failure().into());
+            }
+        }
         Outcome::Continue
+    }
+}
+
+fn recode(request: &Request, step: Recode) -> Result<(), String> {
+    let Some(recoded) = step.apply(request.header("content-encoding").as_deref(), &request.body()?)? else {
+        return Ok(());
+    };
+    request.set_body(&recoded.body);
+    match recoded.content_encoding {
+        Some(token) => request.set_header("content-encoding", token),
+        None => {
+            request.remove_header("content-encoding");
+            Ok(())
+        }
     }
 }
 
@@ -169,5 +196,18 @@ mod tests {
         let exchange = TestExchange::new(TestRequest::get("/api/users"));
         adaptor.on_request(&exchange);
         assert_eq!(exchange.request().path(), "/users/v1");
+    }
+
+    #[test]
+    fn decompresses_a_gzip_body_and_reports_a_broken_one() {
+        let gz = weir_content_coding::compress(Coding::Gzip, None, b"{\"a\":1}").unwrap().unwrap();
+        let adaptor = Harness::<RequestAdaptor>::new(r#"{"decompress":"gzip"}"#).unwrap();
+        let exchange = TestExchange::new(TestRequest::post("/").header("content-encoding", "gzip").body(gz));
+        assert_eq!(adaptor.on_request(&exchange), Outcome::Continue);
+        assert_eq!(exchange.request().body().unwrap(), b"{\"a\":1}");
+        assert_eq!(exchange.request().header("content-encoding"), None);
+
+        let broken = TestExchange::new(TestRequest::post("/").header("content-encoding", "gzip").body("x"));
+        assert_eq!(adaptor.on_request(&broken), Outcome::Result("decompressFailed".into()));
     }
 }

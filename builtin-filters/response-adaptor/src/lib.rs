@@ -1,10 +1,12 @@
 //! `kind: ResponseAdaptor`: rewrites the response of its namespace (as a Proxy or a
-//! builder left it): `header` (`del`, then `set`, then `add`) and `body`. Without a
+//! builder left it): `header` (`del`, then `set`, then `add`), `body`, then `compress` or
+//! `decompress` (`gzip`; failures give `compressFailed` / `decompressFailed`). Without a
 //! response the result is `responseNotFound`.
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use weir_sdk::{Config, Exchange, Filter, Outcome};
+use weir_content_coding::{Coding, Recode};
+use weir_sdk::{Config, Exchange, Filter, Outcome, Response};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -13,6 +15,10 @@ struct Spec {
     header: HeaderSpec,
     #[serde(default)]
     body: Option<String>,
+    #[serde(default)]
+    compress: Option<Coding>,
+    #[serde(default)]
+    decompress: Option<Coding>,
 }
 
 #[derive(Default, Deserialize)]
@@ -53,7 +59,26 @@ impl Filter for ResponseAdaptor {
         if let Some(body) = &self.spec.body {
             response.set_body(body.as_bytes());
         }
+        for step in Recode::steps(self.spec.compress, self.spec.decompress) {
+            if recode(&response, step).is_err() {
+                return Outcome::Result(step.failure().into());
+            }
+        }
         Outcome::Continue
+    }
+}
+
+fn recode(response: &Response, step: Recode) -> Result<(), String> {
+    let Some(recoded) = step.apply(response.header("content-encoding").as_deref(), &response.body()?)? else {
+        return Ok(());
+    };
+    response.set_body(&recoded.body);
+    match recoded.content_encoding {
+        Some(token) => response.set_header("content-encoding", token),
+        None => {
+            response.remove_header("content-encoding");
+            Ok(())
+        }
     }
 }
 
@@ -79,5 +104,25 @@ mod tests {
 
         let bare = TestExchange::new(TestRequest::get("/"));
         assert_eq!(adaptor.on_request(&bare), Outcome::Result("responseNotFound".into()));
+    }
+
+    #[test]
+    fn compresses_and_decompresses_gzip() {
+        let gzip = Harness::<ResponseAdaptor>::new(r#"{"compress":"gzip"}"#).unwrap();
+        let exchange = TestExchange::new(TestRequest::get("/")).with_response(TestResponse::new(200).body("plain"));
+        assert_eq!(gzip.on_request(&exchange), Outcome::Continue);
+        let response = exchange.response().unwrap();
+        assert_eq!(response.header("content-encoding").as_deref(), Some("gzip"));
+        let compressed = response.body().unwrap();
+        assert_ne!(compressed, b"plain");
+
+        let gunzip = Harness::<ResponseAdaptor>::new(r#"{"decompress":"gzip"}"#).unwrap();
+        assert_eq!(gunzip.on_request(&exchange), Outcome::Continue);
+        assert_eq!(response.body().unwrap(), b"plain");
+        assert_eq!(response.header("content-encoding"), None);
+
+        let broken = TestExchange::new(TestRequest::get("/"))
+            .with_response(TestResponse::new(200).header("content-encoding", "gzip").body("not gzip"));
+        assert_eq!(gunzip.on_request(&broken), Outcome::Result("decompressFailed".into()));
     }
 }

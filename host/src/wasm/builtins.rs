@@ -29,8 +29,6 @@ pub static BUILTINS: &[Builtin] = &[
     Builtin {
         kind: "RequestAdaptor",
         component: component!("weir_request_adaptor.wasm"),
-        // Declared so Easegress pipelines that jump on them load; compression is not
-        // implemented yet, so they are never returned.
         results: &["decompressFailed", "compressFailed"],
     },
     Builtin {
