@@ -80,6 +80,11 @@ impl StringMatcher {
         self.exact.is_none() && self.prefix.is_none() && self.regex.is_none() && !self.empty
     }
 
+    /// Whether `empty` is set: callers that see "absent" apart from "empty" use it.
+    pub fn empty(&self) -> bool {
+        self.empty
+    }
+
     pub fn matches(&self, value: &str) -> bool {
         (self.empty && value.is_empty())
             || self.exact.as_deref() == Some(value)

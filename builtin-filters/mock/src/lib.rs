@@ -2,9 +2,9 @@
 //! `code`, `headers` and `body`, after its `delay`; the result is `mocked`. No rule
 //! matching lets the flow go on.
 
-use regex::Regex;
 use serde::Deserialize;
 use std::collections::BTreeMap;
+use weir_builtin_common::{parse_millis, StringMatcher, StringMatcherSpec};
 use weir_sdk::{clock, BuiltResponse, Config, Exchange, Filter, Outcome};
 
 #[derive(Deserialize)]
@@ -47,36 +47,6 @@ struct MatchSpec {
     match_all_headers: bool,
 }
 
-/// Easegress's StringMatcher: any one of the given tests passing is a match.
-#[derive(Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct StringMatcherSpec {
-    #[serde(default)]
-    exact: Option<String>,
-    #[serde(default)]
-    prefix: Option<String>,
-    #[serde(default)]
-    regex: Option<String>,
-    /// Matches when the header is absent.
-    #[serde(default)]
-    empty: bool,
-}
-
-struct StringMatcher {
-    exact: Option<String>,
-    prefix: Option<String>,
-    regex: Option<Regex>,
-    empty: bool,
-}
-
-impl StringMatcher {
-    fn matches(&self, value: &str) -> bool {
-        self.exact.as_deref() == Some(value)
-            || self.prefix.as_deref().is_some_and(|p| value.starts_with(p))
-            || self.regex.as_ref().is_some_and(|r| r.is_match(value))
-    }
-}
-
 struct Rule {
     path: String,
     path_prefix: String,
@@ -103,9 +73,9 @@ impl Rule {
         for (name, matcher) in &self.headers {
             let values = values_of(name);
             let matched = if values.is_empty() {
-                matcher.empty
+                matcher.empty()
             } else {
-                !matcher.empty && values.iter().any(|v| matcher.matches(v))
+                !matcher.empty() && values.iter().any(|v| matcher.matches(v))
             };
             if matched && !self.match_all_headers {
                 return true;
@@ -130,18 +100,9 @@ impl Filter for Mock {
             let at = format!("rules[{i}]");
             let mut headers = Vec::new();
             for (name, m) in rule.matching.headers {
-                let regex = match m.regex {
-                    Some(r) => Some(Regex::new(&r).map_err(|e| format!("{at}.match.headers.{name}.regex: {e}"))?),
-                    None => None,
-                };
                 headers.push((
-                    name,
-                    StringMatcher {
-                        exact: m.exact,
-                        prefix: m.prefix,
-                        regex,
-                        empty: m.empty,
-                    },
+                    name.clone(),
+                    StringMatcher::new(m, &format!("{at}.match.headers.{name}"))?,
                 ));
             }
             let mut response = BuiltResponse::new(rule.code).body(rule.body);
@@ -149,7 +110,9 @@ impl Filter for Mock {
                 response = response.header(name, value);
             }
             let delay_millis = match rule.delay.as_deref() {
-                Some(d) => parse_millis(d).map_err(|e| format!("{at}.delay: {e}"))?,
+                Some(d) => parse_millis(d)
+                    .and_then(|ms| u32::try_from(ms).map_err(|_| format!("{d:?} is too long")))
+                    .map_err(|e| format!("{at}.delay: {e}"))?,
                 None => 0,
             };
             rules.push(Rule {
@@ -188,38 +151,6 @@ impl Filter for Mock {
     }
 }
 
-/// A Go duration (`1.5s`, `300ms`, `1m`) in whole milliseconds.
-fn parse_millis(text: &str) -> Result<u32, String> {
-    let mut total = 0f64;
-    let mut rest = text.trim();
-    if rest == "0" {
-        return Ok(0);
-    }
-    while !rest.is_empty() {
-        let number_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(|| format!("{text:?} has no unit"))?;
-        let value: f64 = rest[..number_len].parse().map_err(|_| format!("{text:?} is not a duration"))?;
-        rest = &rest[number_len..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
-        let millis = match &rest[..unit_len] {
-            "ns" => 1e-6,
-            "us" | "µs" => 1e-3,
-            "ms" => 1.0,
-            "s" => 1e3,
-            "m" => 60e3,
-            "h" => 3600e3,
-            unit => return Err(format!("{text:?} has an unknown unit {unit:?}")),
-        };
-        total += value * millis;
-        rest = &rest[unit_len..];
-    }
-    if total > f64::from(u32::MAX) {
-        return Err(format!("{text:?} is too long"));
-    }
-    Ok(total.round() as u32)
-}
-
 weir_sdk::export_filter!(Mock);
 
 #[cfg(test)]
@@ -249,12 +180,5 @@ mod tests {
         let exchange = TestExchange::new(TestRequest::get("/users/1"));
         assert_eq!(mock.on_request(&exchange), Outcome::Continue);
         assert!(exchange.response().is_none());
-    }
-
-    #[test]
-    fn durations_read_like_go() {
-        assert_eq!(parse_millis("1.5s"), Ok(1500));
-        assert_eq!(parse_millis("1m30s"), Ok(90_000));
-        assert!(parse_millis("5").is_err());
     }
 }
