@@ -53,6 +53,18 @@ fn pem(text: &str) -> Result<String, String> {
     String::from_utf8(hex(text)?).map_err(|_| "publicKey is not hex of a PEM".to_string())
 }
 
+impl JwtSpec {
+    /// An HMAC spec, for OAuth2's locally verified tokens.
+    pub fn hmac(algorithm: String, secret: String) -> JwtSpec {
+        JwtSpec {
+            algorithm,
+            secret: Some(secret),
+            public_key: None,
+            cookie_name: None,
+        }
+    }
+}
+
 impl Jwt {
     pub fn new(spec: JwtSpec) -> Result<Jwt, String> {
         use rsa::pkcs8::DecodePublicKey;

@@ -1,9 +1,11 @@
 //! `kind: Validator`: every configured rule must pass, or the request gets an empty
 //! error response and the result `invalid`. `headers`: every configured header must
 //! have a value that equals one of `values` or matches `regexp` (else 400). `jwt`: a
-//! valid JSON Web Token (else 401).
+//! valid JSON Web Token (else 401). `oauth2`: a bearer token the authorization server
+//! says is active, or a valid HMAC JWT (else 401).
 
 mod jwt;
+mod oauth2;
 
 use regex::Regex;
 use serde::Deserialize;
@@ -18,6 +20,8 @@ struct Spec {
     headers: BTreeMap<String, HeaderRule>,
     #[serde(default)]
     jwt: Option<jwt::JwtSpec>,
+    #[serde(default)]
+    oauth2: Option<oauth2::OAuth2Spec>,
 }
 
 #[derive(Deserialize)]
@@ -46,14 +50,16 @@ impl Rule {
 pub struct Validator {
     rules: Vec<Rule>,
     jwt: Option<jwt::Jwt>,
+    oauth2: Option<oauth2::OAuth2>,
 }
 
 impl Filter for Validator {
     fn new(config: Config) -> Result<Self, String> {
         let spec: Spec = config.parse()?;
-        if spec.headers.is_empty() && spec.jwt.is_none() {
-            return Err("a Validator needs at least one rule: `headers` or `jwt`".into());
+        if spec.headers.is_empty() && spec.jwt.is_none() && spec.oauth2.is_none() {
+            return Err("a Validator needs at least one rule: `headers`, `jwt` or `oauth2`".into());
         }
+        let oauth2 = spec.oauth2.map(oauth2::OAuth2::new).transpose()?;
         let jwt = spec.jwt.map(jwt::Jwt::new).transpose()?;
         let mut rules = Vec::new();
         for (header, rule) in spec.headers {
@@ -70,7 +76,7 @@ impl Filter for Validator {
                 regexp,
             });
         }
-        Ok(Validator { rules, jwt })
+        Ok(Validator { rules, jwt, oauth2 })
     }
 
     fn on_request(&self, exchange: &Exchange) -> Outcome {
@@ -94,6 +100,13 @@ impl Filter for Validator {
                 .and_then(|t| jwt.verify(&t, now))
             {
                 weir_sdk::log::debug(&format!("jwt refused: {e}"));
+                return unauthorized(exchange);
+            }
+        }
+        if let Some(oauth2) = &self.oauth2 {
+            let now = weir_sdk::clock::now_millis() / 1000;
+            if let Err(e) = oauth2.check(request.header("authorization").as_deref(), now) {
+                weir_sdk::log::debug(&format!("oauth2 refused: {e}"));
                 return unauthorized(exchange);
             }
         }

@@ -103,6 +103,22 @@ impl FilterKind for WasmKind {
     }
 }
 
+/// Where a built-in kind may call out, read from its own spec: Validator's OAuth2
+/// token introspection endpoint. Nothing else is reachable, as for a WASM filter with
+/// no `allowedUrls`.
+fn builtin_destinations(kind: &str, spec: &serde_yaml::Value) -> Vec<String> {
+    match kind {
+        "Validator" => spec
+            .get("oauth2")
+            .and_then(|o| o.get("tokenIntrospect"))
+            .and_then(|t| t.get("endPoint"))
+            .and_then(serde_yaml::Value::as_str)
+            .map(|url| vec![url.to_string()])
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
 /// A built-in kind: its component is embedded, and its own YAML fields (all but the
 /// runtime ones) are its config.
 pub struct BuiltinKind(pub &'static Builtin);
@@ -124,7 +140,8 @@ impl FilterKind for BuiltinKind {
             }
             parse(serde_yaml::Value::Mapping(only_runtime))?
         };
-        let settings = runtime.settings(self.0.results)?;
+        let mut settings = runtime.settings(self.0.results)?;
+        settings.allowed_urls = builtin_destinations(self.0.kind, &spec.spec);
         let mut config = match &spec.spec {
             serde_yaml::Value::Mapping(map) => map.clone(),
             _ => serde_yaml::Mapping::new(),
