@@ -16,9 +16,10 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-/// Quiet time after the last event before reloading, so a burst of writes (editor save,
-/// `cp` of a large module) is read once, complete.
-const SETTLE: Duration = Duration::from_millis(50);
+/// Quiet time after the last event before reloading, so a burst of writes (an editor's
+/// save) is read once. Short, because it adds to every swap; a file caught half-written
+/// fails to build, changes nothing, and its final write's event tries again.
+const SETTLE: Duration = Duration::from_millis(10);
 
 /// A directory watch that is already recording events. Create it before the first load,
 /// so no change can fall between loading and watching.
@@ -67,7 +68,7 @@ impl FileWatch {
                     .await
                     .is_ok_and(|e| e.is_some())
                 {}
-                let config = digest(store.path());
+                let config = settled_digest(store.path(), store.seen()).await;
                 let changed_modules: HashSet<PathBuf> = modules
                     .iter()
                     .filter(|(path, built)| digest(path) != Some(*built))
@@ -93,6 +94,29 @@ impl FileWatch {
             }
         }
         modules
+    }
+}
+
+/// How long the configuration file must stay the same before a change is read.
+const STABLE: Duration = Duration::from_millis(25);
+
+/// The config file's digest once two reads `STABLE` apart agree. A file written in
+/// place can be read between its truncation and its last write, and a cut-off YAML file
+/// may still parse: as a configuration with a document missing, which would delete a
+/// live object. (Modules need no such wait: a cut-off module fails to compile, and
+/// nothing changes.)
+async fn settled_digest(path: &Path, seen: Option<[u8; 32]>) -> Option<[u8; 32]> {
+    let mut current = digest(path);
+    if current == seen {
+        return current;
+    }
+    loop {
+        tokio::time::sleep(STABLE).await;
+        let again = digest(path);
+        if again == current {
+            return current;
+        }
+        current = again;
     }
 }
 

@@ -76,8 +76,8 @@ fn linker() -> &'static Linker<HostState> {
 /// Compiles `bytes` (or finds them compiled) and links them. Slow the first time for
 /// a given content: call it only when building a pipeline.
 pub fn load(bytes: &[u8]) -> Result<Arc<Compiled>, LoadError> {
-    // Entries are weak: a module stays compiled while some filter uses it, which covers
-    // a rebuild of the same pipeline (the old version is alive while the new builds).
+    // Entries are weak: a module stays compiled while some filter uses it, or while it
+    // is among the last few compiled (`keep_recent`).
     static CACHE: OnceLock<Mutex<HashMap<[u8; 32], Weak<Compiled>>>> = OnceLock::new();
     let hash: [u8; 32] = Sha256::digest(bytes).into();
     let cache = CACHE.get_or_init(Default::default);
@@ -99,5 +99,24 @@ pub fn load(bytes: &[u8]) -> Result<Arc<Compiled>, LoadError> {
     let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
     cache.retain(|_, c| c.strong_count() > 0);
     cache.insert(hash, Arc::downgrade(&compiled));
+    keep_recent(&compiled);
     Ok(compiled)
+}
+
+/// How many recently compiled modules stay compiled after no filter uses them.
+const KEPT: usize = 8;
+
+/// Keeps the last few compiled modules alive: a module rolled back, or swapped back and
+/// forth, goes live without compiling again. Bounded, so old versions do not pile up.
+fn keep_recent(compiled: &Arc<Compiled>) {
+    static RECENT: OnceLock<Mutex<std::collections::VecDeque<Arc<Compiled>>>> = OnceLock::new();
+    let mut recent = RECENT
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    recent.retain(|c| c.sha256 != compiled.sha256);
+    recent.push_back(compiled.clone());
+    if recent.len() > KEPT {
+        recent.pop_front();
+    }
 }
