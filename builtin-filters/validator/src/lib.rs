@@ -2,8 +2,10 @@
 //! error response and the result `invalid`. `headers`: every configured header must
 //! have a value that equals one of `values` or matches `regexp` (else 400). `jwt`: a
 //! valid JSON Web Token (else 401). `oauth2`: a bearer token the authorization server
-//! says is active, or a valid HMAC JWT (else 401).
+//! says is active, or a valid HMAC JWT (else 401). `basicAuth`: credentials found in
+//! an htpasswd file (else 401; on success `X-AUTH-USER` names the user).
 
+mod basic_auth;
 mod jwt;
 mod oauth2;
 
@@ -22,6 +24,8 @@ struct Spec {
     jwt: Option<jwt::JwtSpec>,
     #[serde(default)]
     oauth2: Option<oauth2::OAuth2Spec>,
+    #[serde(default)]
+    basic_auth: Option<basic_auth::BasicAuthSpec>,
 }
 
 #[derive(Deserialize)]
@@ -51,14 +55,16 @@ pub struct Validator {
     rules: Vec<Rule>,
     jwt: Option<jwt::Jwt>,
     oauth2: Option<oauth2::OAuth2>,
+    basic_auth: Option<basic_auth::BasicAuth>,
 }
 
 impl Filter for Validator {
     fn new(config: Config) -> Result<Self, String> {
         let spec: Spec = config.parse()?;
-        if spec.headers.is_empty() && spec.jwt.is_none() && spec.oauth2.is_none() {
-            return Err("a Validator needs at least one rule: `headers`, `jwt` or `oauth2`".into());
+        if spec.headers.is_empty() && spec.jwt.is_none() && spec.oauth2.is_none() && spec.basic_auth.is_none() {
+            return Err("a Validator needs at least one rule: `headers`, `jwt`, `oauth2` or `basicAuth`".into());
         }
+        let basic_auth = spec.basic_auth.map(basic_auth::BasicAuth::new).transpose()?;
         let oauth2 = spec.oauth2.map(oauth2::OAuth2::new).transpose()?;
         let jwt = spec.jwt.map(jwt::Jwt::new).transpose()?;
         let mut rules = Vec::new();
@@ -76,7 +82,12 @@ impl Filter for Validator {
                 regexp,
             });
         }
-        Ok(Validator { rules, jwt, oauth2 })
+        Ok(Validator {
+            rules,
+            jwt,
+            oauth2,
+            basic_auth,
+        })
     }
 
     fn on_request(&self, exchange: &Exchange) -> Outcome {
@@ -108,6 +119,15 @@ impl Filter for Validator {
             if let Err(e) = oauth2.check(request.header("authorization").as_deref(), now) {
                 weir_sdk::log::debug(&format!("oauth2 refused: {e}"));
                 return unauthorized(exchange);
+            }
+        }
+        if let Some(basic) = &self.basic_auth {
+            match basic.check(request.header("authorization").as_deref()) {
+                // Easegress tells later filters and the backend who signed in.
+                Some(user) => {
+                    let _ = request.set_header("X-AUTH-USER", &user);
+                }
+                None => return unauthorized(exchange),
             }
         }
         Outcome::Continue

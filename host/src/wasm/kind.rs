@@ -119,6 +119,23 @@ fn builtin_destinations(kind: &str, spec: &serde_yaml::Value) -> Vec<String> {
     }
 }
 
+/// Validator's `basicAuth.userFile` (relative to the configuration file): a filter
+/// cannot read files, so the host reads it when the pipeline is built and passes its
+/// text as `basicAuth.userFileContent`. A change to the file takes a reload.
+fn read_user_file(config: &mut serde_yaml::Mapping, ctx: &BuildContext) -> Result<(), FieldError> {
+    let Some(serde_yaml::Value::Mapping(basic)) = config.get_mut("basicAuth") else {
+        return Ok(());
+    };
+    let Some(file) = basic.get("userFile").and_then(serde_yaml::Value::as_str) else {
+        return Ok(());
+    };
+    let path = ctx.config_dir.join(file);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| FieldError::new("basicAuth.userFile", format!("cannot read {}: {e}", path.display())))?;
+    basic.insert("userFileContent".into(), text.into());
+    Ok(())
+}
+
 /// A built-in kind: its component is embedded, and its own YAML fields (all but the
 /// runtime ones) are its config.
 pub struct BuiltinKind(pub &'static Builtin);
@@ -148,6 +165,9 @@ impl FilterKind for BuiltinKind {
         };
         for key in HOST_KEYS {
             config.remove(key);
+        }
+        if self.0.kind == "Validator" {
+            read_user_file(&mut config, ctx)?;
         }
         let config_json = serde_json::to_string(&config)
             .map_err(|e| FieldError::whole(format!("the spec cannot be written as JSON: {e}")))?;
