@@ -19,6 +19,10 @@ test: deps lint build unit
 deps:
 	rustup target add wasm32-wasip2
 	rustup component add rustfmt clippy
+	# The JWT and basic-auth tests make keys and hashes with the openssl CLI; Node runs
+	# the AssemblyScript compiler.
+	command -v openssl >/dev/null || (apt-get update && apt-get install -y openssl)
+	command -v npm >/dev/null || (apt-get update && apt-get install -y nodejs npm)
 
 lint:
 	$(CARGO) fmt --all --check
