@@ -9,9 +9,10 @@ JOBS ?= 2
 ## Run Weir on examples/quickstart.yaml in front of the demo backend (Ctrl-C stops both).
 run:
 	$(CARGO) build -j$(JOBS) --release -p weir -p weir-tests --bins
-	@trap 'kill 0' INT TERM EXIT; \
-	./target/release/demo-backend --port 9095 & \
-	./target/release/weir run --config examples/quickstart.yaml
+	@./target/release/demo-backend --port 9095 & backend=$$!; \
+	trap 'kill $$backend 2>/dev/null' EXIT; \
+	./target/release/weir run --config examples/quickstart.yaml; \
+	status=$$?; kill $$backend 2>/dev/null; exit $$status
 
 ## Install what the tests need, then run every check and test.
 test: deps lint build unit

@@ -24,5 +24,10 @@ async fn main() {
     })
     .await;
     eprintln!("demo backend {:?} listening on {}", backend.name, backend.addr);
-    tokio::signal::ctrl_c().await.ok();
+    let mut terminate =
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("watch SIGTERM");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
 }
