@@ -6,6 +6,7 @@ pub mod certs;
 pub mod load;
 pub mod net;
 pub mod weir;
+pub mod yaml;
 
 pub use backend::{Backend, BackendOptions};
 pub use weir::Weir;

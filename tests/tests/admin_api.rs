@@ -16,7 +16,7 @@ fn config(port: u16, backend: &Backend) -> String {
 }
 
 fn pipeline(name: &str, backend: &Backend) -> String {
-    format!("kind: Pipeline\nname: {name}\nfilters:\n  - name: proxy\n    kind: Proxy\n    pools: [{{servers: [{{url: \"{}\"}}]}}]\n", backend.url())
+    weir_tests::yaml::proxy_pipeline(name, &backend.url())
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -6,10 +6,7 @@ use weir_tests::weir::binary;
 use weir_tests::{Backend, Weir};
 
 fn config(port: u16, backend: &Backend) -> String {
-    format!(
-        "kind: HTTPServer\nname: front\nport: {port}\naddress: 127.0.0.1\nrules:\n  - paths:\n      - backend: main\n---\nkind: Pipeline\nname: main\nfilters:\n  - name: proxy\n    kind: Proxy\n    pools: [{{servers: [{{url: \"{}\"}}]}}]\n",
-        backend.url()
-    )
+    weir_tests::yaml::front_and_proxy(port, &backend.url())
 }
 
 fn text(out: &[u8]) -> String {

@@ -9,9 +9,7 @@ use weir_tests::net::{free_port, wait_until_async};
 use weir_tests::{Backend, Weir};
 
 fn config(port: u16, backend_url: &str) -> String {
-    format!(
-        "kind: HTTPServer\nname: front\nport: {port}\naddress: 127.0.0.1\nrules:\n  - paths:\n      - backend: main\n---\nkind: Pipeline\nname: main\nfilters:\n  - name: proxy\n    kind: Proxy\n    pools: [{{servers: [{{url: \"{backend_url}\"}}]}}]\n"
-    )
+    weir_tests::yaml::front_and_proxy(port, backend_url)
 }
 
 /// Writes `text` the way editors and ConfigMaps do: half the time in place, half the

@@ -7,26 +7,7 @@ use weir_tests::net::{free_port, wait_until, wait_until_async};
 use weir_tests::{Backend, Weir};
 
 fn config(port: u16, backend: &Backend) -> String {
-    format!(
-        r#"
-kind: HTTPServer
-name: front
-port: {port}
-address: 127.0.0.1
-rules:
-  - paths:
-      - backend: pipeline
----
-kind: Pipeline
-name: pipeline
-filters:
-  - name: proxy
-    kind: Proxy
-    pools:
-      - servers: [{{url: {}}}]
-"#,
-        backend.url()
-    )
+    weir_tests::yaml::front_and_proxy(port, &backend.url())
 }
 
 async fn drains_on(signal: &str) {

@@ -1,0 +1,22 @@
+//! The configurations most end-to-end tests start from, so each test states only what
+//! it is about.
+
+/// An HTTPServer named `front` on 127.0.0.1:`port` that sends every request to
+/// `pipeline`.
+pub fn front(port: u16, pipeline: &str) -> String {
+    format!(
+        "kind: HTTPServer\nname: front\nport: {port}\naddress: 127.0.0.1\nrules:\n  - paths:\n      - backend: {pipeline}\n"
+    )
+}
+
+/// A pipeline named `name` whose only filter is a Proxy to `backend_url`.
+pub fn proxy_pipeline(name: &str, backend_url: &str) -> String {
+    format!(
+        "kind: Pipeline\nname: {name}\nfilters:\n  - name: proxy\n    kind: Proxy\n    pools: [{{servers: [{{url: \"{backend_url}\"}}]}}]\n"
+    )
+}
+
+/// [`front`] and a [`proxy_pipeline`] named `main` behind it, as one file.
+pub fn front_and_proxy(port: u16, backend_url: &str) -> String {
+    format!("{}---\n{}", front(port, "main"), proxy_pipeline("main", backend_url))
+}
