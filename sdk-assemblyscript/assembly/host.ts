@@ -25,9 +25,12 @@ export namespace clock {
   export function sleep(millis: u32): void { abi.clock_sleep(millis); }
 }
 
+// Inside `random`, `u64` names the function below, so its type needs another name.
+type Unsigned64 = u64;
+
 /** Randomness from the host (not for keys or secrets). */
 export namespace random {
-  export function u64(): u64 { return abi.random_random_u64() as u64; }
+  export function u64(): Unsigned64 { return abi.random_random_u64() as Unsigned64; }
   export function bytes(len: u32): Uint8Array {
     abi.random_random_bytes(len, RET as i32);
     return liftBytesAt(RET);
