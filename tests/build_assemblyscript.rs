@@ -32,6 +32,12 @@ const BUILDS: &[(&str, &str, &str, &str)] = &[
         "fixtures",
         "build/set-header-swapped.core.wasm",
     ),
+    (
+        "AS_HOST_IMPORTS",
+        "sdk-assemblyscript",
+        "fixtures",
+        "build/host-imports.core.wasm",
+    ),
 ];
 
 /// Builds every filter into `target/assemblyscript/` and returns the path constants.
