@@ -2,12 +2,16 @@
 //! error response and the result `invalid`. `headers`: every configured header must
 //! have a value that equals one of `values` or matches `regexp` (else 400). `jwt`: a
 //! valid JSON Web Token (else 401). `oauth2`: a bearer token the authorization server
-//! says is active, or a valid HMAC JWT (else 401). `basicAuth`: credentials found in
-//! an htpasswd file (else 401; on success `X-AUTH-USER` names the user).
+//! says is active, or a valid HMAC JWT (else 401). `signature`: an AWS Signature V4
+//! style HMAC signature by a known access key, recent enough (else 401). `basicAuth`:
+//! credentials found in an htpasswd file (else 401; on success `X-AUTH-USER` names the
+//! user).
 
 mod basic_auth;
 mod jwt;
 mod oauth2;
+mod signature;
+mod sigv4;
 
 use regex::Regex;
 use serde::Deserialize;
@@ -22,6 +26,8 @@ struct Spec {
     headers: BTreeMap<String, HeaderRule>,
     #[serde(default)]
     jwt: Option<jwt::JwtSpec>,
+    #[serde(default)]
+    signature: Option<signature::SignatureSpec>,
     #[serde(default)]
     oauth2: Option<oauth2::OAuth2Spec>,
     #[serde(default)]
@@ -54,6 +60,7 @@ impl Rule {
 pub struct Validator {
     rules: Vec<Rule>,
     jwt: Option<jwt::Jwt>,
+    signature: Option<signature::Signature>,
     oauth2: Option<oauth2::OAuth2>,
     basic_auth: Option<basic_auth::BasicAuth>,
 }
@@ -61,12 +68,20 @@ pub struct Validator {
 impl Filter for Validator {
     fn new(config: Config) -> Result<Self, String> {
         let spec: Spec = config.parse()?;
-        if spec.headers.is_empty() && spec.jwt.is_none() && spec.oauth2.is_none() && spec.basic_auth.is_none() {
-            return Err("a Validator needs at least one rule: `headers`, `jwt`, `oauth2` or `basicAuth`".into());
+        if spec.headers.is_empty()
+            && spec.jwt.is_none()
+            && spec.signature.is_none()
+            && spec.oauth2.is_none()
+            && spec.basic_auth.is_none()
+        {
+            return Err(
+                "a Validator needs at least one rule: `headers`, `jwt`, `signature`, `oauth2` or `basicAuth`".into(),
+            );
         }
         let basic_auth = spec.basic_auth.map(basic_auth::BasicAuth::new).transpose()?;
         let oauth2 = spec.oauth2.map(oauth2::OAuth2::new).transpose()?;
         let jwt = spec.jwt.map(jwt::Jwt::new).transpose()?;
+        let signature = spec.signature.map(signature::Signature::new).transpose()?;
         let mut rules = Vec::new();
         for (header, rule) in spec.headers {
             if rule.values.is_empty() && rule.regexp.is_none() {
@@ -85,6 +100,7 @@ impl Filter for Validator {
         Ok(Validator {
             rules,
             jwt,
+            signature,
             oauth2,
             basic_auth,
         })
@@ -111,6 +127,12 @@ impl Filter for Validator {
                 .and_then(|t| jwt.verify(&t, now))
             {
                 weir_sdk::log::debug(&format!("jwt refused: {e}"));
+                return unauthorized(exchange);
+            }
+        }
+        if let Some(signature) = &self.signature {
+            if let Err(e) = signature.check(&request, weir_sdk::clock::now_millis()) {
+                weir_sdk::log::debug(&format!("signature refused: {e}"));
                 return unauthorized(exchange);
             }
         }
