@@ -43,6 +43,50 @@ impl Exchange<'_> {
     pub fn client_addr(&self) -> String {
         self.inner.client_addr()
     }
+
+    /// The name of this step's namespace (`DEFAULT` for the client's).
+    pub fn namespace(&self) -> String {
+        self.inner.namespace()
+    }
+
+    /// A value stored earlier in this request (by a DataBuilder, say), JSON text by
+    /// convention.
+    pub fn data(&self, key: &str) -> Option<String> {
+        self.inner.data(key)
+    }
+
+    /// Stores a value for the rest of this request; templates read it as `.data.KEY`.
+    pub fn set_data(&self, key: &str, value: &str) {
+        self.inner.set_data(key, value)
+    }
+
+    /// Every value stored for this request, in the order first stored.
+    pub fn all_data(&self) -> Vec<(String, String)> {
+        self.inner.data_all()
+    }
+
+    /// In a guard: which attempt at the guarded step this is, from 1.
+    pub fn attempt(&self) -> u32 {
+        self.inner.attempt()
+    }
+
+    /// In a guard's `on_response`: the result the guarded step ended with (`""` is
+    /// success).
+    pub fn guarded_result(&self) -> Option<String> {
+        self.inner.guarded_result()
+    }
+
+    /// In a guard's `on_response`: how long the guarded step's last attempt took, in
+    /// microseconds.
+    pub fn guarded_micros(&self) -> Option<u64> {
+        self.inner.guarded_micros()
+    }
+
+    /// In a guard's `on_request`: every attempt at the guarded step together must end
+    /// within `millis`, or the step is cut off with result `timeout`.
+    pub fn set_deadline(&self, millis: u32) {
+        self.inner.set_deadline(millis)
+    }
 }
 
 /// A namespace's request.

@@ -68,10 +68,21 @@ pub(crate) struct Slot {
     pub response: Option<Shared>,
 }
 
+/// What a guard's calls learn, and the deadline it set.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct GuardView {
+    pub attempt: u32,
+    pub result: Option<String>,
+    pub micros: Option<u64>,
+    pub deadline: Option<u32>,
+}
+
 pub struct Exchange {
     pub(crate) namespace: String,
     pub(crate) slots: Rc<RefCell<BTreeMap<String, Slot>>>,
     pub(crate) client_addr: String,
+    pub(crate) data: Rc<RefCell<Vec<(String, String)>>>,
+    pub(crate) guard: Rc<RefCell<GuardView>>,
 }
 
 impl Exchange {
@@ -105,6 +116,38 @@ impl Exchange {
     }
     pub fn client_addr(&self) -> String {
         self.client_addr.clone()
+    }
+    pub fn namespace(&self) -> String {
+        self.namespace.clone()
+    }
+    pub fn data(&self, key: &str) -> Option<String> {
+        let data = self.data.borrow();
+        data.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+    }
+    pub fn set_data(&self, key: &str, value: &str) {
+        let mut data = self.data.borrow_mut();
+        match data.iter_mut().find(|(k, _)| k == key) {
+            Some(entry) => entry.1 = value.to_string(),
+            None => data.push((key.to_string(), value.to_string())),
+        }
+    }
+    pub fn data_all(&self) -> Vec<(String, String)> {
+        self.data.borrow().clone()
+    }
+    pub fn attempt(&self) -> u32 {
+        self.guard.borrow().attempt.max(1)
+    }
+    pub fn guarded_result(&self) -> Option<String> {
+        self.guard.borrow().result.clone()
+    }
+    pub fn guarded_micros(&self) -> Option<u64> {
+        self.guard.borrow().micros
+    }
+    pub fn set_deadline(&self, millis: u32) {
+        let mut guard = self.guard.borrow_mut();
+        if guard.result.is_none() {
+            guard.deadline = Some(millis);
+        }
     }
 }
 

@@ -151,6 +151,8 @@ impl TestExchange {
                 namespace: "DEFAULT".to_string(),
                 slots: Rc::new(RefCell::new(slots)),
                 client_addr: "127.0.0.1:40000".to_string(),
+                data: Rc::default(),
+                guard: Rc::default(),
             },
         }
     }
@@ -183,6 +185,42 @@ impl TestExchange {
     pub fn with_client_addr(mut self, addr: &str) -> TestExchange {
         self.exchange.client_addr = addr.to_string();
         self
+    }
+
+    /// Stores a per-request value, as an earlier DataBuilder would.
+    pub fn with_data(self, key: &str, value: &str) -> TestExchange {
+        self.exchange.set_data(key, value);
+        self
+    }
+
+    /// Makes the next call a guard's `on_request` for attempt 1 (as the host does
+    /// before the guarded step).
+    pub fn before_guarded_step(&self) {
+        *self.exchange.guard.borrow_mut() = native::GuardView {
+            attempt: 1,
+            ..Default::default()
+        };
+    }
+
+    /// Makes the next call a guard's `on_response` after attempt `attempt` of the
+    /// guarded step, which ended with `result` (`""` for success) after `micros`.
+    pub fn after_guarded_step(&self, attempt: u32, result: &str, micros: u64) {
+        *self.exchange.guard.borrow_mut() = native::GuardView {
+            attempt,
+            result: Some(result.to_string()),
+            micros: Some(micros),
+            deadline: None,
+        };
+    }
+
+    /// The deadline a guard set in `on_request`, in milliseconds.
+    pub fn deadline(&self) -> Option<u32> {
+        self.exchange.guard.borrow().deadline
+    }
+
+    /// A per-request value, as stored by the filter.
+    pub fn data(&self, key: &str) -> Option<String> {
+        self.exchange.data(key)
     }
 
     /// The step's request after the filter ran. Panics if the namespace has none.

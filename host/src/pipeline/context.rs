@@ -20,6 +20,20 @@ struct Slot {
     response: Option<Response>,
 }
 
+/// What a guard learns about the step it guards, set by the orchestrator around the
+/// guard's own calls (see [`super::guard`]).
+#[derive(Debug, Default)]
+pub struct GuardCall {
+    /// Which attempt at the guarded step this is, from 1 (0: not in a guard's call).
+    pub attempt: u32,
+    /// In `on_response`: the result the guarded step ended with (`""` is success).
+    pub result: Option<String>,
+    /// In `on_response`: how long the last attempt took.
+    pub elapsed: Option<std::time::Duration>,
+    /// Set by the guard in `on_request`: the guarded step must end within this.
+    pub deadline: Option<std::time::Duration>,
+}
+
 /// What a filter sees of one request's journey.
 #[derive(Debug)]
 pub struct Context {
@@ -28,6 +42,11 @@ pub struct Context {
     /// The pipeline's namespace names, index = [`NamespaceId`], so that filters can
     /// reach another namespace by name.
     names: Arc<[String]>,
+    /// Values kept for the rest of the request (`.data.KEY` in templates), in the order
+    /// first stored. A few keys at most, so a list beats a map.
+    data: Vec<(String, String)>,
+    /// Filled in only while a guard's phase runs.
+    pub guard: GuardCall,
 }
 
 impl Context {
@@ -39,6 +58,8 @@ impl Context {
             client_addr,
             slots,
             names: Arc::from([]),
+            data: Vec::new(),
+            guard: GuardCall::default(),
         }
     }
 
@@ -54,6 +75,32 @@ impl Context {
             return Some(NamespaceId::DEFAULT);
         }
         self.names.iter().position(|n| n == name).map(NamespaceId)
+    }
+
+    /// The name of namespace `ns`.
+    pub fn namespace_name(&self, ns: NamespaceId) -> &str {
+        match self.names.get(ns.0) {
+            Some(name) => name,
+            None => crate::config::pipeline::DEFAULT_NAMESPACE,
+        }
+    }
+
+    /// The value stored under `key` for this request.
+    pub fn data(&self, key: &str) -> Option<&str> {
+        self.data.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    /// Stores `value` under `key` for the rest of this request.
+    pub fn set_data(&mut self, key: String, value: String) {
+        match self.data.iter_mut().find(|(k, _)| *k == key) {
+            Some(entry) => entry.1 = value,
+            None => self.data.push((key, value)),
+        }
+    }
+
+    /// Every stored value, in the order first stored.
+    pub fn all_data(&self) -> &[(String, String)] {
+        &self.data
     }
 
     /// The address of the client that sent the request.
@@ -91,5 +138,9 @@ impl Context {
 
     pub fn take_response(&mut self, ns: NamespaceId) -> Option<Response> {
         self.slots.get_mut(ns.0)?.response.take()
+    }
+
+    pub fn take_request(&mut self, ns: NamespaceId) -> Option<Request> {
+        self.slots.get_mut(ns.0)?.request.take()
     }
 }

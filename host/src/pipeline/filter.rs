@@ -59,6 +59,13 @@ pub trait Filter: Send + Sync {
         false
     }
 
+    /// Whether this filter is a guard: it wraps the step after it, its `on_request`
+    /// runs before that step and its `on_response` after each attempt at it (see
+    /// [`super::guard`]). A guard has no end-of-flow response phase.
+    fn is_guard(&self) -> bool {
+        false
+    }
+
     /// Files this filter was built from (a `.wasm` module, say), each with the SHA-256
     /// of the content it was built from. When a file's content differs, the pipeline is
     /// rebuilt even though its YAML did not change.

@@ -38,10 +38,12 @@ pub struct Flow {
     pub namespaces: Vec<String>,
 }
 
-/// What the flow needs to know about each filter: its name and declared results.
+/// What the flow needs to know about each filter: its name, declared results, and
+/// whether it is a guard (which wraps the step after it).
 pub struct FilterInfo<'a> {
     pub name: &'a str,
     pub results: &'a [String],
+    pub guard: bool,
 }
 
 /// Resolves `nodes` against `filters`. An empty `nodes` means every filter once, in
@@ -127,6 +129,22 @@ pub fn resolve(nodes: &[FlowNodeSpec], filters: &[FilterInfo<'_>]) -> Result<Flo
         });
     }
 
+    // A guard wraps the step right after it, so one must follow.
+    for (i, step) in steps.iter().enumerate() {
+        let Some(f) = step.filter.filter(|&f| filters[f].guard) else {
+            continue;
+        };
+        if steps.get(i + 1).and_then(|next| next.filter).is_none() {
+            return Err(FieldError::new(
+                format!("flow[{i}].filter"),
+                format!(
+                    "{:?} is a guard: it wraps the step after it, so a filter step must follow it",
+                    filters[f].name
+                ),
+            ));
+        }
+    }
+
     // Jumps are resolved once every alias is known; targets must lie ahead.
     for (i, node) in nodes.iter().enumerate() {
         for (result, target) in &node.jump_if {
@@ -187,7 +205,14 @@ mod tests {
     }
 
     fn infos<'a>(names: &'a [&'a str], results: &'a [String]) -> Vec<FilterInfo<'a>> {
-        names.iter().map(|n| FilterInfo { name: n, results }).collect()
+        names
+            .iter()
+            .map(|n| FilterInfo {
+                name: n,
+                results,
+                guard: *n == "guard",
+            })
+            .collect()
     }
 
     #[test]
@@ -241,5 +266,18 @@ mod tests {
         assert_eq!(undeclared.field.as_deref(), Some("flow[0].jumpIf.\"bogus\""));
         let missing = resolve(&[node("zzz", None, &[])], &f).unwrap_err();
         assert!(missing.message.contains("zzz"));
+    }
+
+    #[test]
+    fn a_guard_needs_a_filter_step_after_it() {
+        let f = infos(&["guard", "a"], &[]);
+        assert!(resolve(&[node("guard", None, &[]), node("a", None, &[])], &f).is_ok());
+        for flow in [
+            vec![node("a", None, &[]), node("guard", None, &[])],
+            vec![node("guard", None, &[]), node(END, None, &[])],
+        ] {
+            let err = resolve(&flow, &f).unwrap_err();
+            assert!(err.message.contains("guard"), "{err}");
+        }
     }
 }

@@ -4,6 +4,7 @@
 pub mod context;
 pub mod filter;
 pub mod flow;
+pub mod guard;
 mod kinds;
 #[cfg(test)]
 mod tests;
@@ -18,7 +19,9 @@ use crate::http::{responses, Request, Response};
 use flow::{Flow, Jump};
 use http::StatusCode;
 use std::collections::HashSet;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 
 /// A built, validated pipeline, ready to serve. Immutable: a change builds a new one.
@@ -119,6 +122,7 @@ impl Pipeline {
             .map(|(f, b)| flow::FilterInfo {
                 name: &f.name,
                 results: &b.results,
+                guard: b.filter.is_guard(),
             })
             .collect();
         let flow = flow::resolve(&spec.flow, &infos)?;
@@ -148,21 +152,22 @@ impl Pipeline {
         let mut ran: Vec<usize> = Vec::new();
         let mut index = 0;
         while let Some(step) = self.flow.steps.get(index) {
-            let Some(filter_index) = step.filter else { break };
-            let filter = &self.filters[filter_index];
-            let outcome = filter.on_request(&mut ctx, step.namespace).await;
-            if filter.has_response_phase() {
-                ran.push(index);
+            if step.filter.is_none() {
+                break;
             }
+            let (outcome, last) = self.run_step(&mut ctx, index, &mut ran).await;
             if let Outcome::Respond(response) = outcome {
-                ctx.set_response(step.namespace, response);
+                ctx.set_response(self.flow.steps[last].namespace, response);
                 break;
             }
             let result = outcome.result();
-            match step.jump_for(result) {
+            // The step that ran decides where to go; for a guarded step, the guards
+            // around it are asked next, innermost first.
+            let jump = (index..=last).rev().find_map(|i| self.flow.steps[i].jump_for(result));
+            match jump {
                 Some(Jump::To(target)) => index = target,
                 Some(Jump::End) => break,
-                None if result.is_empty() => index += 1,
+                None if result.is_empty() => index = last + 1,
                 // Easegress semantics: a result nobody handles ends the pipeline.
                 None => break,
             }
@@ -176,5 +181,55 @@ impl Pipeline {
         }
         ctx.take_response(NamespaceId::DEFAULT)
             .unwrap_or_else(|| responses::empty(StatusCode::SERVICE_UNAVAILABLE))
+    }
+
+    /// Runs the filter step at `index`, and for a guard the step it guards (which may be
+    /// a guard in turn). Returns the outcome and the index of the last step that took
+    /// part, whose `jumpIf` applies first.
+    fn run_step<'a>(
+        &'a self,
+        ctx: &'a mut Context,
+        index: usize,
+        ran: &'a mut Vec<usize>,
+    ) -> Pin<Box<dyn Future<Output = (Outcome, usize)> + Send + 'a>> {
+        Box::pin(async move {
+            let step = &self.flow.steps[index];
+            let filter = &self.filters[step.filter.expect("only filter steps run")];
+            if !filter.is_guard() {
+                let outcome = filter.on_request(ctx, step.namespace).await;
+                if filter.has_response_phase() && ran.last() != Some(&index) {
+                    ran.push(index);
+                }
+                return (outcome, index);
+            }
+            let mut guarded = GuardedStep {
+                pipeline: self,
+                index: index + 1,
+                ran,
+                last: index + 1,
+            };
+            let end = guard::run(filter.as_ref(), ctx, step.namespace, &mut guarded).await;
+            let last = if end.stopped { index } else { guarded.last };
+            (end.outcome, last)
+        })
+    }
+}
+
+/// The step a guard wraps, as an attempt the guard may repeat.
+struct GuardedStep<'p> {
+    pipeline: &'p Pipeline,
+    index: usize,
+    ran: &'p mut Vec<usize>,
+    /// The last step that took part in the latest attempt.
+    last: usize,
+}
+
+impl guard::Attempt for GuardedStep<'_> {
+    fn run<'a>(&'a mut self, ctx: &'a mut Context) -> FilterFuture<'a> {
+        Box::pin(async move {
+            let (outcome, last) = self.pipeline.run_step(ctx, self.index, self.ran).await;
+            self.last = last;
+            outcome
+        })
     }
 }

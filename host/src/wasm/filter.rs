@@ -75,8 +75,14 @@ impl WasmFilter {
         // for the call; a one-slot placeholder stands in meanwhile.
         let placeholder = Context::new(Request::default(), ctx.client_addr(), 1);
         let taken = std::mem::replace(ctx, placeholder);
-        let (context, result) = instance.call(phase, taken, ns).await;
-        *ctx = context;
+        let mut call = InFlight {
+            ctx,
+            instance: Some(instance),
+        };
+        let running = call.instance.as_mut().expect("set just above");
+        let (context, result) = running.call(phase, taken, ns).await;
+        *call.ctx = context;
+        let instance = call.instance.take().expect("taken only here or on drop");
         match result {
             Ok(outcome) => {
                 // A trapped instance is dropped (above, by returning early); a healthy
@@ -133,6 +139,22 @@ impl WasmFilter {
     }
 }
 
+/// A call in progress. If its future is dropped mid-call (a guard's deadline passed),
+/// the request is taken back out of the instance's store, and the instance, stopped at
+/// an arbitrary point, is dropped rather than pooled.
+struct InFlight<'a> {
+    ctx: &'a mut Context,
+    instance: Option<Instance>,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if let Some(context) = self.instance.as_mut().and_then(Instance::reclaim) {
+            *self.ctx = context;
+        }
+    }
+}
+
 impl Filter for WasmFilter {
     fn on_request<'a>(&'a self, ctx: &'a mut Context, ns: NamespaceId) -> FilterFuture<'a> {
         if !self.phases.contains(Phases::REQUEST) {
@@ -147,6 +169,10 @@ impl Filter for WasmFilter {
 
     fn has_response_phase(&self) -> bool {
         self.phases.contains(Phases::RESPONSE)
+    }
+
+    fn is_guard(&self) -> bool {
+        self.settings.guard
     }
 
     /// The module file with the digest of the bytes compiled, so that writing a new

@@ -133,6 +133,12 @@ impl Instance {
         (context, result)
     }
 
+    /// The request of a call that never finished (its future was dropped), if it is
+    /// still in the store.
+    pub fn reclaim(&mut self) -> Option<Context> {
+        self.store.data_mut().call.take().map(|call| call.context)
+    }
+
     async fn run(&mut self, phase: Phase, id: u64) -> Result<WireOutcome, CallError> {
         let exchange = self
             .store

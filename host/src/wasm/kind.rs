@@ -158,6 +158,7 @@ impl FilterKind for BuiltinKind {
             parse(serde_yaml::Value::Mapping(only_runtime))?
         };
         let mut settings = runtime.settings(self.0.results)?;
+        settings.guard = self.0.guard;
         settings.allowed_urls = builtin_destinations(self.0.kind, &spec.spec);
         let mut config = match &spec.spec {
             serde_yaml::Value::Mapping(map) => map.clone(),

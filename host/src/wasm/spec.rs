@@ -48,6 +48,8 @@ pub struct RuntimeSettings {
     pub allowed_urls: Vec<String>,
     /// Extra result strings the filter may return, for `jumpIf`.
     pub results: Vec<String>,
+    /// Whether the filter is a guard that wraps the step after it (ABI 1.1.0).
+    pub guard: bool,
 }
 
 /// `kind: Wasm`: a custom filter.
@@ -87,6 +89,11 @@ pub struct WasmSpec {
     /// The result strings the filter may return (what `jumpIf` may name).
     #[serde(default)]
     pub results: Vec<String>,
+    /// A guard wraps the step after it in the flow: its `on-request` runs before that
+    /// step, its `on-response` after each attempt at it (and may ask for a retry).
+    /// Needs a component built against ABI 1.1.0 or later.
+    #[serde(default)]
+    pub guard: bool,
 }
 
 impl WasmSpec {
@@ -99,6 +106,10 @@ impl WasmSpec {
             self.allowed_urls.clone(),
             self.results.clone(),
         )
+        .map(|settings| RuntimeSettings {
+            guard: self.guard,
+            ..settings
+        })
     }
 }
 
@@ -160,6 +171,7 @@ fn settings(
         isolation,
         allowed_urls,
         results,
+        guard: false,
     })
 }
 

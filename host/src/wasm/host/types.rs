@@ -197,6 +197,54 @@ impl HostExchange for HostState {
         Ok(self.active(call)?.context.client_addr().to_string())
     }
 
+    fn namespace(&mut self, this: Resource<ExchangeHandle>) -> Outcome<String> {
+        let call = self.exchange_call(&this)?;
+        let active = self.active(call)?;
+        Ok(active.context.namespace_name(active.namespace).to_string())
+    }
+
+    fn data(&mut self, this: Resource<ExchangeHandle>, key: String) -> Outcome<Option<String>> {
+        let call = self.exchange_call(&this)?;
+        Ok(self.active(call)?.context.data(&key).map(str::to_string))
+    }
+
+    fn set_data(&mut self, this: Resource<ExchangeHandle>, key: String, value: String) -> Outcome<()> {
+        let call = self.exchange_call(&this)?;
+        self.active(call)?.context.set_data(key, value);
+        Ok(())
+    }
+
+    fn data_all(&mut self, this: Resource<ExchangeHandle>) -> Outcome<Vec<(String, String)>> {
+        let call = self.exchange_call(&this)?;
+        Ok(self.active(call)?.context.all_data().to_vec())
+    }
+
+    fn attempt(&mut self, this: Resource<ExchangeHandle>) -> Outcome<u32> {
+        let call = self.exchange_call(&this)?;
+        Ok(self.active(call)?.context.guard.attempt.max(1))
+    }
+
+    fn guarded_result(&mut self, this: Resource<ExchangeHandle>) -> Outcome<Option<String>> {
+        let call = self.exchange_call(&this)?;
+        Ok(self.active(call)?.context.guard.result.clone())
+    }
+
+    fn guarded_micros(&mut self, this: Resource<ExchangeHandle>) -> Outcome<Option<u64>> {
+        let call = self.exchange_call(&this)?;
+        let elapsed = self.active(call)?.context.guard.elapsed;
+        Ok(elapsed.map(|d| d.as_micros().min(u64::MAX as u128) as u64))
+    }
+
+    fn set_deadline(&mut self, this: Resource<ExchangeHandle>, millis: u32) -> Outcome<()> {
+        let call = self.exchange_call(&this)?;
+        let guard = &mut self.active(call)?.context.guard;
+        // Only a guard's on-request (attempt set, no result yet) sets a deadline.
+        if guard.attempt > 0 && guard.result.is_none() {
+            guard.deadline = Some(std::time::Duration::from_millis(millis.into()));
+        }
+        Ok(())
+    }
+
     fn drop(&mut self, this: Resource<ExchangeHandle>) -> Outcome<()> {
         self.table.delete(this)?;
         Ok(())
