@@ -21,6 +21,9 @@ const FILTERS: &[&str] = &[
     "weir_fallback",
     "weir_ip_filter",
     "weir_header_to_json",
+    "weir_circuit_breaker",
+    "weir_retry",
+    "weir_time_limiter",
 ];
 
 fn main() {

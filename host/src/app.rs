@@ -197,10 +197,7 @@ impl App {
     /// not for a thread that serves requests.
     async fn build_pipeline(&self, spec: PipelineSpec) -> Result<Pipeline, FieldError> {
         let kinds = self.kinds.clone();
-        let ctx = BuildContext {
-            pipeline: spec.name.clone(),
-            config_dir: self.config_dir.clone(),
-        };
+        let ctx = BuildContext::new(spec.name.clone(), self.config_dir.clone());
         tokio::task::spawn_blocking(move || Pipeline::build(&spec, &kinds, &ctx))
             .await
             .unwrap_or_else(|e| Err(FieldError::whole(format!("building the pipeline panicked: {e}"))))

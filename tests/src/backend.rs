@@ -1,7 +1,8 @@
 //! A real HTTP backend for tests and demos. It echoes what it received as JSON, and the
 //! request can steer it: `x-backend-status` picks the status, `x-backend-delay-ms` delays
 //! the answer, `x-backend-body-size` asks for a body of that many bytes. `/health`
-//! answers with a status the test sets. It can serve TLS with h2 and HTTP/1.1 (ALPN).
+//! answers with a status the test sets, and [`Backend::fail_next`] makes the next
+//! requests fail. It can serve TLS with h2 and HTTP/1.1 (ALPN).
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -53,6 +54,9 @@ struct State {
     connections: AtomicUsize,
     health: AtomicU16,
     recorded: Mutex<Vec<Recorded>>,
+    /// Requests still to be failed, and with which status.
+    failing: AtomicUsize,
+    failing_status: AtomicU16,
 }
 
 pub struct Backend {
@@ -84,6 +88,8 @@ impl Backend {
             connections: AtomicUsize::new(0),
             health: AtomicU16::new(200),
             recorded: Mutex::new(Vec::new()),
+            failing: AtomicUsize::new(0),
+            failing_status: AtomicU16::new(503),
         });
         let tls = options.tls.as_ref().map(|(cert, key)| tls_acceptor(cert, key));
         let task = tokio::spawn(serve(listener, state.clone(), tls.clone()));
@@ -124,6 +130,13 @@ impl Backend {
     }
 
     /// The status `/health` answers with.
+    /// Answers the next `count` requests (not health checks) with `status` and an
+    /// empty body; `usize::MAX` fails every request until the next call.
+    pub fn fail_next(&self, count: usize, status: u16) {
+        self.state.failing_status.store(status, Ordering::SeqCst);
+        self.state.failing.store(count, Ordering::SeqCst);
+    }
+
     pub fn set_health(&self, status: u16) {
         self.state.health.store(status, Ordering::SeqCst);
     }
@@ -203,6 +216,20 @@ async fn answer(request: http::Request<Incoming>, peer: SocketAddr, state: &Stat
     };
     state.hits.fetch_add(1, Ordering::SeqCst);
     state.recorded.lock().unwrap().push(recorded.clone());
+    let fail = state
+        .failing
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| match left {
+            0 => None,
+            usize::MAX => Some(usize::MAX),
+            n => Some(n - 1),
+        })
+        .is_ok();
+    if fail {
+        let mut response = http::Response::new(Full::new(Bytes::new()));
+        *response.status_mut() = http::StatusCode::from_u16(state.failing_status.load(Ordering::SeqCst)).unwrap();
+        response.headers_mut().insert("x-backend", state.name.parse().unwrap());
+        return response;
+    }
 
     let payload = match header("x-backend-body-size").and_then(|v| v.parse::<usize>().ok()) {
         Some(size) => Bytes::from(vec![b'x'; size]),

@@ -180,10 +180,7 @@ pub fn validate(file: &str) -> anyhow::Result<()> {
     for object in &objects {
         match &object.spec {
             ObjectSpec::Pipeline(spec) => {
-                let ctx = crate::pipeline::BuildContext {
-                    pipeline: spec.name.clone(),
-                    config_dir: config_dir.clone(),
-                };
+                let ctx = crate::pipeline::BuildContext::new(spec.name.clone(), config_dir.clone());
                 crate::pipeline::Pipeline::build(spec, &kinds, &ctx).map_err(|e| object.error(e))?;
             }
             ObjectSpec::HttpServer(spec) => {

@@ -18,6 +18,10 @@ pub struct PipelineSpec {
     /// Static data for templates (`.data.PIPELINE`).
     #[serde(default)]
     pub data: Option<serde_yaml::Value>,
+    /// Named policies (`kind: Retry`, `kind: CircuitBreaker`) that Proxy pools refer
+    /// to by `retryPolicy` and `circuitBreakerPolicy`.
+    #[serde(default)]
+    pub resilience: Vec<FilterSpec>,
 }
 
 /// One step of a flow.

@@ -38,10 +38,7 @@ filters:
     let ObjectSpec::Pipeline(spec) = &objects[0].spec else {
         panic!("not a pipeline")
     };
-    let ctx = BuildContext {
-        pipeline: name.into(),
-        config_dir: ".".into(),
-    };
+    let ctx = BuildContext::new(name, ".");
     let pipeline = Pipeline::build(spec, &FilterKinds::builtin(), &ctx).unwrap();
     let client = ([127, 0, 0, 1], 4000).into();
 

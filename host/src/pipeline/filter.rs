@@ -87,6 +87,20 @@ pub struct BuildContext {
     pub pipeline: String,
     /// Directory of the configuration file, for paths written relative to it.
     pub config_dir: PathBuf,
+    /// The pipeline's `resilience:` policies, for the Proxy's pools.
+    pub resilience: super::resilience::ResiliencePolicies,
+}
+
+impl BuildContext {
+    /// The context of pipeline `pipeline` from a file in `config_dir`, before its
+    /// resilience policies are built.
+    pub fn new(pipeline: impl Into<String>, config_dir: impl Into<PathBuf>) -> BuildContext {
+        BuildContext {
+            pipeline: pipeline.into(),
+            config_dir: config_dir.into(),
+            resilience: Default::default(),
+        }
+    }
 }
 
 /// A kind of filter (`kind: Proxy`, `kind: Validator`, …).

@@ -6,6 +6,7 @@ pub mod filter;
 pub mod flow;
 pub mod guard;
 mod kinds;
+pub mod resilience;
 #[cfg(test)]
 mod tests;
 
@@ -78,6 +79,11 @@ fn pipeline_aware(filter: &crate::config::FilterSpec, spec: &PipelineSpec) -> Op
 impl Pipeline {
     /// Builds every filter and resolves the flow. Nothing is live until this succeeds.
     pub fn build(spec: &PipelineSpec, kinds: &FilterKinds, ctx: &BuildContext) -> Result<Pipeline, FieldError> {
+        let filter_names: Vec<&str> = spec.filters.iter().map(|f| f.name.as_str()).collect();
+        let ctx = &BuildContext {
+            resilience: resilience::ResiliencePolicies::build(&spec.resilience, &filter_names, kinds, ctx)?,
+            ..ctx.clone()
+        };
         let mut names = HashSet::new();
         let mut built = Vec::with_capacity(spec.filters.len());
         for (i, filter) in spec.filters.iter().enumerate() {

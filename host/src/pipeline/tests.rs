@@ -75,10 +75,7 @@ async fn run(yaml: &str) -> (u16, Vec<String>) {
     let ObjectSpec::Pipeline(spec) = &objects[0].spec else {
         panic!()
     };
-    let ctx = BuildContext {
-        pipeline: spec.name.clone(),
-        config_dir: ".".into(),
-    };
+    let ctx = BuildContext::new(spec.name.clone(), ".");
     let pipeline = Pipeline::build(spec, &kinds, &ctx).unwrap();
     let response = pipeline
         .run(Request::new(Body::Empty), ([127, 0, 0, 1], 1).into())

@@ -13,7 +13,7 @@ mod upstream;
 use crate::config::{FieldError, FilterSpec};
 use crate::pipeline::{BuildContext, BuiltFilter, Context, Filter, FilterFuture, FilterKind, NamespaceId};
 use client::UpstreamClient;
-use pool::Pool;
+use pool::{Pool, PoolPolicies};
 use spec::ProxySpec;
 use std::sync::Arc;
 
@@ -54,7 +54,7 @@ impl FilterKind for ProxyKind {
             }
         })?;
         Ok(BuiltFilter {
-            filter: Arc::new(ProxyFilter::build(&spec, &ctx.pipeline)?),
+            filter: Arc::new(ProxyFilter::build(&spec, ctx)?),
             results: results::ALL.map(String::from).to_vec(),
         })
     }
@@ -71,7 +71,8 @@ impl ProxyFilter {
     /// Builds the Proxy of `pipeline`. Its pools' figures are named as in Easegress's
     /// status: `mainPool`, `candidatePools[i]` (in order among the candidates) and
     /// `mirrorPool`.
-    pub fn build(spec: &ProxySpec, pipeline: &str) -> Result<ProxyFilter, FieldError> {
+    pub fn build(spec: &ProxySpec, ctx: &BuildContext) -> Result<ProxyFilter, FieldError> {
+        let pipeline = ctx.pipeline.as_str();
         let metrics = crate::metrics::global();
         let mut main = None;
         let mut candidates = Vec::new();
@@ -82,8 +83,10 @@ impl ProxyFilter {
                 Some(_) => format!("candidatePools[{}]", candidates.len()),
             };
             let stats = metrics.pool(pipeline, &spec.name, &role);
+            let policies = PoolPolicies::resolve(pool, &ctx.resilience, &at)?;
             let built = Pool::build(pool, spec.server_max_body_size, &format!("{}/{at}", spec.name), stats)
-                .map_err(|e| e.within(&at))?;
+                .map_err(|e| e.within(&at))?
+                .guarded_by(policies);
             if built.matcher.is_some() {
                 candidates.push(built);
             } else if main.replace(built).is_some() {

@@ -11,7 +11,9 @@ use super::upstream::Server;
 use crate::config::FieldError;
 use crate::http::{hop_by_hop, responses, Body, BodyError, Request, Response};
 use crate::metrics::{Exchange, PoolStats};
-use crate::pipeline::{Context, NamespaceId, Outcome};
+use crate::pipeline::guard::{self, Attempt, GuardedAttempt};
+use crate::pipeline::resilience::ResiliencePolicies;
+use crate::pipeline::{Context, Filter, FilterFuture, NamespaceId, Outcome};
 use http::header::CONTENT_LENGTH;
 use http::{StatusCode, Version};
 use http_body::Body as _;
@@ -34,6 +36,51 @@ pub struct Pool {
     health: Arc<HealthState>,
     _health_task: Option<HealthTask>,
     stats: Arc<PoolStats>,
+    policies: PoolPolicies,
+}
+
+/// The `resilience:` policies a pool names, built with the pipeline.
+#[derive(Default, Clone)]
+pub struct PoolPolicies {
+    retry: Option<Arc<dyn Filter>>,
+    circuit_breaker: Option<Arc<dyn Filter>>,
+}
+
+impl std::fmt::Debug for PoolPolicies {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PoolPolicies")
+            .field("retry", &self.retry.is_some())
+            .field("circuit_breaker", &self.circuit_breaker.is_some())
+            .finish()
+    }
+}
+
+impl PoolPolicies {
+    /// Looks up the policies `spec` names; `at` is the pool's field path.
+    pub fn resolve(spec: &PoolSpec, policies: &ResiliencePolicies, at: &str) -> Result<PoolPolicies, FieldError> {
+        let find = |name: &Option<String>, kind: &str, field: &str| {
+            name.as_deref()
+                .map(|name| policies.get(name, kind, &format!("{at}.{field}")))
+                .transpose()
+        };
+        Ok(PoolPolicies {
+            retry: find(&spec.retry_policy, "Retry", "retryPolicy")?,
+            circuit_breaker: find(&spec.circuit_breaker_policy, "CircuitBreaker", "circuitBreakerPolicy")?,
+        })
+    }
+}
+
+/// One forward to a pool, as an attempt its policies may repeat.
+struct Forward<'p> {
+    pool: &'p Pool,
+    client: &'p UpstreamClient,
+    ns: NamespaceId,
+}
+
+impl Attempt for Forward<'_> {
+    fn run<'a>(&'a mut self, ctx: &'a mut Context) -> FilterFuture<'a> {
+        Box::pin(self.pool.forward_unmetered(self.client, ctx, self.ns))
+    }
 }
 
 /// Why a request to a backend produced no response.
@@ -111,7 +158,13 @@ impl Pool {
             health,
             _health_task: health_task,
             stats,
+            policies: PoolPolicies::default(),
         })
+    }
+
+    /// The pool with its `retryPolicy` and `circuitBreakerPolicy`.
+    pub fn guarded_by(self, policies: PoolPolicies) -> Pool {
+        Pool { policies, ..self }
     }
 
     pub fn matches(&self, request: &Request, client: IpAddr) -> bool {
@@ -144,7 +197,7 @@ impl Pool {
     pub async fn forward(&self, client: &UpstreamClient, ctx: &mut Context, ns: NamespaceId) -> Outcome {
         let started = Instant::now();
         let request_bytes = ctx.request(ns).and_then(|r| r.body().size_hint().exact());
-        let outcome = self.forward_unmetered(client, ctx, ns).await;
+        let outcome = self.forward_guarded(client, ctx, ns).await;
         let response = ctx.response(ns);
         let result = outcome.result();
         let exchange = Exchange {
@@ -157,6 +210,25 @@ impl Pool {
         let failed = !result.is_empty() && result != results::CLIENT_ERROR;
         self.stats.record(&exchange, result, failed);
         outcome
+    }
+
+    /// A forward under the pool's policies: the circuit breaker outermost, so that a
+    /// client request with all its retries is one call to it (as in Easegress).
+    async fn forward_guarded(&self, client: &UpstreamClient, ctx: &mut Context, ns: NamespaceId) -> Outcome {
+        let mut forward = Forward { pool: self, client, ns };
+        let (breaker, retry) = (self.policies.circuit_breaker.as_deref(), self.policies.retry.as_deref());
+        match (breaker, retry) {
+            (None, None) => forward.run(ctx).await,
+            (Some(only), None) | (None, Some(only)) => guard::run(only, ctx, ns, &mut forward).await.outcome,
+            (Some(breaker), Some(retry)) => {
+                let mut retried = GuardedAttempt {
+                    guard: retry,
+                    ns,
+                    inner: &mut forward,
+                };
+                guard::run(breaker, ctx, ns, &mut retried).await.outcome
+            }
+        }
     }
 
     async fn forward_unmetered(&self, client: &UpstreamClient, ctx: &mut Context, ns: NamespaceId) -> Outcome {

@@ -76,6 +76,15 @@ pub struct PoolSpec {
     pub set_upstream_host: bool,
     #[serde(default)]
     pub health_check: Option<HealthCheckSpec>,
+    /// The name of a `Retry` policy in the pipeline's `resilience:`: a forward to this
+    /// pool that fails is retried by it.
+    #[serde(default)]
+    pub retry_policy: Option<String>,
+    /// The name of a `CircuitBreaker` policy in the pipeline's `resilience:`, which
+    /// guards every forward to this pool (around the retries: one client request is
+    /// one call to the breaker).
+    #[serde(default)]
+    pub circuit_breaker_policy: Option<String>,
     /// Accepted for Easegress compatibility; tags only matter with service registries.
     #[serde(default)]
     pub server_tags: Vec<String>,

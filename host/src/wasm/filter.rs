@@ -67,7 +67,7 @@ impl WasmFilter {
     }
 
     async fn call(&self, ctx: &mut Context, ns: NamespaceId, phase: Phase) -> Outcome {
-        let mut instance = match self.instance().await {
+        let instance = match self.instance().await {
             Ok(instance) => instance,
             Err(e) => return self.failed(&e),
         };
