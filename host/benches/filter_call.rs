@@ -34,10 +34,7 @@ fn build(dir: &Path, module: &str, isolation: &str) -> std::sync::Arc<dyn Filter
         spec: serde_yaml::from_str(&yaml).unwrap(),
         line: None,
     };
-    let context = BuildContext {
-        pipeline: "bench".into(),
-        config_dir: dir.to_path_buf(),
-    };
+    let context = BuildContext::new("bench", dir.to_path_buf());
     let kinds = FilterKinds::builtin();
     kinds.get("Wasm").unwrap().build(&spec, &context).unwrap().filter
 }

@@ -103,7 +103,11 @@ filters:
     backend.fail_next(3, 500);
     let response = client().get(&url).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    assert_eq!(response.headers()["x-after-proxy"], "ran", "the flow went on after the retried step");
+    assert_eq!(
+        response.headers()["x-after-proxy"],
+        "ran",
+        "the flow went on after the retried step"
+    );
     assert_eq!(backend.hits(), 4);
 
     // Out of attempts: the step's `failureCode` takes its jumpIf to END.
@@ -127,7 +131,11 @@ async fn send(url: &str, backend: &Backend) -> Seen {
     let before = backend.hits();
     let response = client().get(url).send().await.unwrap();
     let from_backend = response.headers().contains_key("x-backend");
-    assert_eq!(from_backend, backend.hits() > before, "x-backend marks a backend answer");
+    assert_eq!(
+        from_backend,
+        backend.hits() > before,
+        "x-backend marks a backend answer"
+    );
     if from_backend {
         Seen::Backend(response.status().as_u16())
     } else {
@@ -186,8 +194,16 @@ filters:
         assert_eq!(send(&url, &backend).await, Seen::Backend(200));
     }
     backend.fail_next(usize::MAX, 503);
-    assert_eq!(send(&url, &backend).await, Seen::Backend(503), "1 failure in 4: still closed");
-    assert_eq!(send(&url, &backend).await, Seen::Backend(503), "2 failures in 4: this one opens it");
+    assert_eq!(
+        send(&url, &backend).await,
+        Seen::Backend(503),
+        "1 failure in 4: still closed"
+    );
+    assert_eq!(
+        send(&url, &backend).await,
+        Seen::Backend(503),
+        "2 failures in 4: this one opens it"
+    );
 
     // Open: answered without calling the backend.
     for _ in 0..5 {

@@ -123,7 +123,10 @@ impl CircuitBreaker {
         let position = Position::read();
         let tally = match position.phase {
             Phase::Open => return,
-            Phase::Closed => self.settings.window.record(&position.key("w"), failed, slow, now),
+            Phase::Closed => {
+                let prefix = position.key(&self.settings.window.tag());
+                self.settings.window.record(&prefix, failed, slow, now)
+            }
             Phase::HalfOpen => window::record_trial(&position.key("trial"), failed, slow),
         };
         match position.phase {

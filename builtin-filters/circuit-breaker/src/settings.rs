@@ -78,7 +78,12 @@ impl Settings {
         if spec.sliding_window_size == 0 {
             return Err("slidingWindowSize: must be at least 1".into());
         }
-        let window = match spec.sliding_window_type.as_deref().map(str::to_ascii_uppercase).as_deref() {
+        let window = match spec
+            .sliding_window_type
+            .as_deref()
+            .map(str::to_ascii_uppercase)
+            .as_deref()
+        {
             None | Some("") | Some("COUNT_BASED") => Window::count_based(spec.sliding_window_size),
             Some("TIME_BASED") => Window::time_based(spec.sliding_window_size),
             Some(other) => {

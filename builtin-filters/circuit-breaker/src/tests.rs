@@ -61,9 +61,8 @@ fn open_short_circuits_until_the_wait_is_over() {
 
 #[test]
 fn failed_trials_open_it_again() {
-    let cb = breaker(
-        r#"{"slidingWindowSize":2,"waitDurationInOpenState":"0","permittedNumberOfCallsInHalfOpenState":1}"#,
-    );
+    let cb =
+        breaker(r#"{"slidingWindowSize":2,"waitDurationInOpenState":"0","permittedNumberOfCallsInHalfOpenState":1}"#);
     assert!(call(&cb, "timeout", 10));
     assert!(call(&cb, "timeout", 10));
     assert!(call(&cb, "serverError", 10), "the trial call");
@@ -72,9 +71,7 @@ fn failed_trials_open_it_again() {
 
 #[test]
 fn slow_calls_count_against_the_slow_rate() {
-    let cb = breaker(
-        r#"{"slidingWindowSize":2,"slowCallRateThreshold":50,"slowCallDurationThreshold":"100ms"}"#,
-    );
+    let cb = breaker(r#"{"slidingWindowSize":2,"slowCallRateThreshold":50,"slowCallDurationThreshold":"100ms"}"#);
     assert!(call(&cb, "", 99_000));
     assert_eq!(Position::read().phase, Phase::Closed);
     assert!(call(&cb, "", 100_000));
@@ -83,9 +80,8 @@ fn slow_calls_count_against_the_slow_rate() {
 
 #[test]
 fn half_open_permits_only_so_many_trials() {
-    let cb = breaker(
-        r#"{"slidingWindowSize":1,"waitDurationInOpenState":"0","permittedNumberOfCallsInHalfOpenState":2}"#,
-    );
+    let cb =
+        breaker(r#"{"slidingWindowSize":1,"waitDurationInOpenState":"0","permittedNumberOfCallsInHalfOpenState":2}"#);
     assert!(call(&cb, "serverError", 10));
     // Two trials admitted while none has finished yet; the third is refused.
     let admitted = |_: usize| {
@@ -120,6 +116,8 @@ fn time_based_windows_count_recent_calls() {
 fn the_minimum_never_exceeds_a_count_window() {
     let cb = breaker(r#"{"slidingWindowSize":10}"#);
     assert_eq!(cb.filter().settings.minimum_calls, 10);
-    let err = Harness::<CircuitBreaker>::new(r#"{"slidingWindowType":"SESSION"}"#).err().unwrap();
+    let err = Harness::<CircuitBreaker>::new(r#"{"slidingWindowType":"SESSION"}"#)
+        .err()
+        .unwrap();
     assert!(err.contains("slidingWindowType"), "{err}");
 }

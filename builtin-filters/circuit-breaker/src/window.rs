@@ -46,6 +46,19 @@ impl Window {
         }
     }
 
+    /// A short name of the window's shape. It is part of the window's keys, so that a
+    /// breaker whose window changes in a pipeline update starts an empty window instead
+    /// of reading counts kept in another shape.
+    pub fn tag(&self) -> String {
+        match *self {
+            Window::Count { size } => format!("c{size}"),
+            Window::Time {
+                bucket_seconds,
+                buckets,
+            } => format!("t{bucket_seconds}x{buckets}"),
+        }
+    }
+
     /// Counts one call under the keys starting with `prefix`, and returns the window's
     /// tally with it.
     pub fn record(&self, prefix: &str, failed: bool, slow: bool, now_millis: u64) -> Tally {

@@ -130,7 +130,9 @@ mod tests {
     fn zero_sets_no_deadline_and_bad_durations_are_refused() {
         let none = Harness::<TimeLimiter>::new(r#"{"defaultTimeoutDuration":"0"}"#).unwrap();
         assert_eq!(deadline_for(&none, TestRequest::get("/")), None);
-        let err = Harness::<TimeLimiter>::new(r#"{"urls":[{"timeoutDuration":"later"}]}"#).err().unwrap();
+        let err = Harness::<TimeLimiter>::new(r#"{"urls":[{"timeoutDuration":"later"}]}"#)
+            .err()
+            .unwrap();
         assert!(err.contains("urls[0].timeoutDuration"), "{err}");
     }
 }

@@ -67,7 +67,10 @@ pub async fn run(guard: &dyn Filter, ctx: &mut Context, ns: NamespaceId, inner: 
     // A retry starts from the request as it was; a streamed body cannot be replayed,
     // so such a request gets one attempt.
     let original = ctx.request(ns).and_then(copy_request);
-    let mut last = LastAttempt { number: 1, responded: false };
+    let mut last = LastAttempt {
+        number: 1,
+        responded: false,
+    };
     let attempts = attempt_until_accepted(guard, ctx, ns, inner, original.as_ref(), &mut last);
     let outcome = match deadline {
         None => attempts.await,
@@ -99,7 +102,10 @@ pub async fn run(guard: &dyn Filter, ctx: &mut Context, ns: NamespaceId, inner: 
             outcome
         }
     };
-    Guarded { outcome, stopped: false }
+    Guarded {
+        outcome,
+        stopped: false,
+    }
 }
 
 /// The attempt running or last run.

@@ -95,7 +95,9 @@ impl ResiliencePolicies {
                 };
                 Err(FieldError::new(
                     field,
-                    format!("the pipeline's resilience has no {kind} policy named {name:?} (its {kind} policies: {known})"),
+                    format!(
+                        "the pipeline's resilience has no {kind} policy named {name:?} (its {kind} policies: {known})"
+                    ),
                 ))
             }
         }

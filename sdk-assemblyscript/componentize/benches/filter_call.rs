@@ -71,10 +71,7 @@ fn filter(dir: &Path, module: &str, isolation: &str) -> std::sync::Arc<dyn Filte
         spec: serde_yaml::from_str(&yaml).unwrap(),
         line: None,
     };
-    let context = BuildContext {
-        pipeline: "bench".into(),
-        config_dir: dir.to_path_buf(),
-    };
+    let context = BuildContext::new("bench", dir.to_path_buf());
     FilterKinds::builtin()
         .get("Wasm")
         .unwrap()
