@@ -118,6 +118,20 @@ mod tests {
     }
 
     #[test]
+    fn the_template_sees_its_steps_namespace() {
+        let builder = Harness::<ResponseBuilder>::new(
+            r#"{"template":"body: built in {{.namespace}}","pipeline":{"namespaces":["DEFAULT","ns1"]}}"#,
+        )
+        .unwrap();
+        let exchange = TestExchange::new(TestRequest::get("/")).in_namespace("ns1");
+        assert_eq!(builder.on_request(&exchange), Outcome::Continue);
+        assert_eq!(exchange.response().unwrap().body().unwrap(), b"built in ns1");
+        let exchange = TestExchange::new(TestRequest::get("/"));
+        assert_eq!(builder.on_request(&exchange), Outcome::Continue);
+        assert_eq!(exchange.response().unwrap().body().unwrap(), b"built in DEFAULT");
+    }
+
+    #[test]
     fn defaults_and_build_errors() {
         let builder = Harness::<ResponseBuilder>::new(r#"{"template":"body: ok"}"#).unwrap();
         let exchange = TestExchange::new(TestRequest::get("/"));

@@ -1,6 +1,6 @@
 //! What the builder filters' templates see: `.requests.<ns>`, `.responses.<ns>`, `.req`,
-//! `.resp` and `.data.PIPELINE`, gathered from the exchange with the field names of Go's
-//! `http.Request` / `http.Response` that Easegress templates use.
+//! `.resp`, `.data.PIPELINE` and `.namespace`, gathered from the exchange with the field
+//! names of Go's `http.Request` / `http.Response` that Easegress templates use.
 
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -100,6 +100,8 @@ impl BuilderTemplate {
             "req": req,
             "resp": resp,
             "data": data,
+            // Per step, not per filter: one builder may run in several namespaces.
+            "namespace": exchange.namespace(),
         })
     }
 
