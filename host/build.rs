@@ -24,6 +24,7 @@ const FILTERS: &[&str] = &[
     "weir_circuit_breaker",
     "weir_retry",
     "weir_time_limiter",
+    "weir_data_builder",
 ];
 
 fn main() {

@@ -1,6 +1,7 @@
 //! What the builder filters' templates see: `.requests.<ns>`, `.responses.<ns>`, `.req`,
-//! `.resp`, `.data.PIPELINE` and `.namespace`, gathered from the exchange with the field
-//! names of Go's `http.Request` / `http.Response` that Easegress templates use.
+//! `.resp`, `.namespace`, `.data.PIPELINE` and the per-request `.data.<key>`, gathered
+//! from the exchange with the field names of Go's `http.Request` / `http.Response` that
+//! Easegress templates use.
 
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -85,7 +86,16 @@ impl BuilderTemplate {
         }
         let req = requests.get("DEFAULT").cloned().unwrap_or(Value::Null);
         let resp = responses.get("DEFAULT").cloned().unwrap_or(Value::Null);
-        let mut data = Map::new();
+        // What DataBuilders stored for this request (JSON text by convention; a value
+        // that is not JSON is kept as a string). `PIPELINE` is the pipeline's own.
+        let mut data: Map<String, Value> = exchange
+            .all_data()
+            .into_iter()
+            .map(|(key, text)| {
+                let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+                (key, value)
+            })
+            .collect();
         data.insert(
             "PIPELINE".to_string(),
             if self.pipeline.data.is_null() {

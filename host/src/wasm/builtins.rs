@@ -101,6 +101,12 @@ pub static BUILTINS: &[Builtin] = &[
         guard: false,
     },
     Builtin {
+        kind: "DataBuilder",
+        component: component!("weir_data_builder.wasm"),
+        results: &["buildErr"],
+        guard: false,
+    },
+    Builtin {
         kind: "CircuitBreaker",
         component: component!("weir_circuit_breaker.wasm"),
         results: &["shortCircuited"],
