@@ -46,6 +46,10 @@ enum Command {
         /// Do not reload when the configuration file or a module changes.
         #[arg(long)]
         no_watch: bool,
+        /// Worker threads that serve traffic (default: one per CPU core). Set it to give
+        /// Weir the same share of the machine as another server, or to leave cores free.
+        #[arg(long, env = "WEIR_THREADS", value_parser = clap::value_parser!(u16).range(1..))]
+        threads: Option<u16>,
     },
     /// Create or update every object in FILE (`-` for standard input).
     Apply {
@@ -113,7 +117,11 @@ fn main() -> ExitCode {
     if let Command::Validate { file } = &cli.command {
         return exit(weir::cli::validate(file));
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let threads = match &cli.command {
+        Command::Run { threads, .. } => *threads,
+        _ => None,
+    };
+    let runtime = match runtime(threads) {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -128,6 +136,7 @@ fn main() -> ExitCode {
                 admin_token,
                 drain_timeout,
                 no_watch,
+                threads: _,
             } => run(config, admin, admin_token, drain_timeout, !no_watch).await,
             Command::Apply { file, target } => weir::cli::apply(&target.target(), &file).await,
             Command::Get {
@@ -141,6 +150,15 @@ fn main() -> ExitCode {
             Command::Validate { .. } => unreachable!("handled above"),
         }
     }))
+}
+
+/// The async runtime: `threads` workers, or one per core when not given.
+fn runtime(threads: Option<u16>) -> std::io::Result<tokio::runtime::Runtime> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(threads) = threads {
+        builder.worker_threads(usize::from(threads));
+    }
+    builder.enable_all().build()
 }
 
 fn exit(result: anyhow::Result<()>) -> ExitCode {
