@@ -1,9 +1,15 @@
 //! Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection, so a proxy must not
 //! pass them on, in either direction.
 
-use http::header::{self, HeaderMap, HeaderName};
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
-const ALWAYS: [HeaderName; 8] = [
+/// How many names [`ALWAYS`] holds.
+const STANDARD: usize = 8;
+
+/// Where `Connection` is in [`ALWAYS`].
+const CONNECTION_AT: usize = 0;
+
+const ALWAYS: [HeaderName; STANDARD] = [
     header::CONNECTION,
     HeaderName::from_static("keep-alive"),
     header::PROXY_AUTHENTICATE,
@@ -17,26 +23,55 @@ const ALWAYS: [HeaderName; 8] = [
 /// Removes the standard hop-by-hop headers, `Proxy-Connection`, and any header the
 /// `Connection` header names.
 pub fn strip(headers: &mut HeaderMap) {
-    // Names listed in Connection are hop-by-hop too; collect them before removing it.
-    let listed: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
+    // Runs twice per proxied request. Most messages carry none of these headers but
+    // `Connection`, and one pass over the names present costs far less than a hashed
+    // lookup for each of the nine names that are absent.
+    let mut present = [false; STANDARD + 1];
+    let mut any = false;
+    for name in headers.keys() {
+        if let Some(i) = hop_by_hop_index(name) {
+            present[i] = true;
+            any = true;
+        }
+    }
+    if !any {
+        return;
+    }
+    // Names listed in Connection are hop-by-hop too. The values are copied (a reference
+    // count each) so that the names can be looked up as text, without building a
+    // `HeaderName` (an allocation) for each.
+    if present[CONNECTION_AT] {
+        let connection: Vec<HeaderValue> = headers.get_all(header::CONNECTION).iter().cloned().collect();
+        for name in connection
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+        {
+            // Not a valid header name: nothing can carry it.
+            headers.remove(name.trim());
+        }
+    }
+    for (name, _) in ALWAYS.iter().zip(present).filter(|(_, here)| *here) {
+        headers.remove(name);
+    }
+    if present[STANDARD] {
+        headers.remove(PROXY_CONNECTION);
+    }
+}
+
+const PROXY_CONNECTION: &str = "proxy-connection";
+
+/// Where `name` is in [`ALWAYS`], or `STANDARD` for `Proxy-Connection`.
+fn hop_by_hop_index(name: &HeaderName) -> Option<usize> {
+    ALWAYS
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
-        .collect();
-    for name in listed {
-        headers.remove(name);
-    }
-    for name in &ALWAYS {
-        headers.remove(name);
-    }
-    headers.remove("proxy-connection");
+        .position(|h| h == name)
+        .or_else(|| (name.as_str() == PROXY_CONNECTION).then_some(STANDARD))
 }
 
 /// True when `name` is one of the standard hop-by-hop headers.
 pub fn is_hop_by_hop(name: &HeaderName) -> bool {
-    ALWAYS.contains(name) || name.as_str() == "proxy-connection"
+    hop_by_hop_index(name).is_some()
 }
 
 #[cfg(test)]
@@ -51,8 +86,29 @@ mod tests {
         h.insert("keep-alive", "timeout=5".parse().unwrap());
         h.insert("transfer-encoding", "chunked".parse().unwrap());
         h.insert("x-kept", "1".parse().unwrap());
+        h.insert("proxy-connection", "keep-alive".parse().unwrap());
         strip(&mut h);
         assert_eq!(h.len(), 1);
         assert!(h.contains_key("x-kept"));
+    }
+
+    #[test]
+    fn headers_without_hop_by_hop_ones_are_left_alone() {
+        let mut h = HeaderMap::new();
+        h.insert("host", "example.com".parse().unwrap());
+        h.append("x-many", "1".parse().unwrap());
+        h.append("x-many", "2".parse().unwrap());
+        strip(&mut h);
+        assert_eq!(h.len(), 3);
+    }
+
+    #[test]
+    fn a_listed_name_goes_even_when_only_connection_is_standard() {
+        let mut h = HeaderMap::new();
+        h.insert("connection", "x-session".parse().unwrap());
+        h.insert("x-session", "1".parse().unwrap());
+        h.insert("proxy-connection", "keep-alive".parse().unwrap());
+        strip(&mut h);
+        assert!(h.is_empty());
     }
 }
