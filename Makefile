@@ -1,5 +1,5 @@
 # The one task runner. CI runs `make test`, exactly as a person would.
-.PHONY: run test deps build lint unit e2e bench-swap
+.PHONY: run test deps build lint unit e2e bench-swap bench
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
@@ -49,3 +49,8 @@ unit:
 bench-swap:
 	$(CARGO) build -j$(JOBS) --release -p weir -p weir-tests --bins
 	WEIR_BIN=target/release/weir WEIR_LOG=warn ./target/release/swap_bench
+
+## Weir against nginx, HAProxy and Caddy on loopback (a few minutes); writes
+## bench/RESULTS.md. Installs the peers and loaders from Debian packages if missing.
+bench: deps
+	./bench/run

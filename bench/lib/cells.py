@@ -1,0 +1,277 @@
+"""The benchmark proper: starting the servers, checking that each answers as configured,
+and measuring every cell (one scenario against one server), interleaved: within a
+scenario every server runs in turn, in an order that rotates from one scenario to the
+next, so no server always goes first or last."""
+
+import http.client
+import os
+import socket
+import ssl
+import subprocess
+import time
+from dataclasses import dataclass, field
+
+import load
+import procstat
+from peers import API_KEY, CHAIN, H1, H2C, RESPONSE_HEADER, TLS, WASM_INSTANCE, WASM_POOL
+
+HEADERS = (f"X-Api-Key: {API_KEY}",)
+
+
+@dataclass
+class Layout:
+    proxy_cpus: str
+    load_cpus: str
+    workers: int
+
+
+@dataclass
+class Scenario:
+    key: str
+    title: str
+    loader: str  # "wrk" or "h2load"
+    offset: int
+    path: str
+    connections: int
+    streams: int = 1
+    scheme: str = "http"
+    # The backend port offset (and scheme) the loader uses to measure the ceiling of
+    # the loader and the backend together, with no proxy in between.
+    ceiling_offset: int = H1
+    ceiling_scheme: str = "http"
+
+
+SCENARIOS = [
+    Scenario("a", "(a) HTTP/1.1 keep-alive, 128 B", "wrk", H1, "/small", 64),
+    Scenario("b", "(b) HTTP/2 h2c, 128 B", "h2load", H2C, "/small", 16, streams=8, ceiling_offset=H2C),
+    Scenario("c", "(c) HTTP/1.1, 1 MiB", "wrk", H1, "/1m", 16),
+    Scenario("d", "(d) TLS 1.3, HTTP/1.1, 128 B", "wrk", TLS, "/small", 64, scheme="https",
+             ceiling_offset=TLS, ceiling_scheme="https"),
+    Scenario("e", "(e) filter chain, 128 B", "wrk", CHAIN, "/small", 64),
+]
+WASM = [("pool", WASM_POOL), ("instance", WASM_INSTANCE)]
+
+# Fixed-rate latency runs: h2load over HTTP/1.1, this many connections sharing the rate.
+RATE_CONNECTIONS = 32
+
+
+@dataclass
+class Cell:
+    scenario: str
+    server: str
+    run: load.Run
+    cpu_seconds: float = 0.0
+    peak_rss_mib: float = 0.0
+    variant: str = ""
+
+    @property
+    def cpu_per_10k(self):
+        return self.cpu_seconds / self.run.requests * 10_000 if self.run.requests else 0.0
+
+    def busy(self, workers):
+        """Share of the proxy's cores it kept busy: near 1 means the proxy was the bound."""
+        return self.cpu_seconds / self.run.seconds / workers if self.run.seconds else 0.0
+
+
+@dataclass
+class Bench:
+    layout: Layout
+    backend: object
+    servers: list
+    seconds: int
+    warmup: int
+    work: str
+    cells: list = field(default_factory=list)
+    ceilings: dict = field(default_factory=dict)
+    fixed_rate: list = field(default_factory=list)
+    fixed_rate_rps: float = 0.0
+    half_load: list = field(default_factory=list)
+    half_load_rps: float = 0.0
+    weir_idle_rss_mib: float = 0.0
+    weir_peak_rss_mib: float = 0.0
+
+    def server(self, name):
+        return next(s for s in self.servers if s.name == name)
+
+    # ---- starting and checking -------------------------------------------------------
+
+    def start_all(self):
+        for peer in [self.backend] + self.servers:
+            for port in peer.ports():
+                if accepts(port):
+                    raise SystemExit(f"bench: port {port} is taken by something else; {peer.name} needs it")
+            peer.start()
+            wait_for_ports(peer)
+        weir = self.server("weir")
+        self.weir_idle_rss_mib = procstat.rss_mib(procstat.tree(weir.process.pid))
+        for peer in self.servers:
+            check(peer, self.layout)
+
+    def stop_all(self):
+        for peer in self.servers + [self.backend]:
+            peer.stop()
+
+    # ---- measuring ---------------------------------------------------------------------
+
+    def loader(self, scenario, port, scheme, log_name):
+        url = f"{scheme}://127.0.0.1:{port}{scenario.path}"
+        cpus = self.layout.load_cpus
+        if scenario.loader == "wrk":
+            return lambda seconds, log=None: load.wrk(cpus, url, scenario.connections, seconds, HEADERS)
+        log_path = os.path.join(self.work, log_name)
+        return lambda seconds, log=log_path: load.h2load(
+            cpus, url, scenario.connections, scenario.streams, seconds, HEADERS, log=log
+        )
+
+    def measure(self, peer, loader):
+        """Warm-up (discarded), then a measured run with the proxy's CPU and peak RSS."""
+        loader(self.warmup, None)
+        pids = procstat.tree(peer.process.pid)
+        procstat.reset_peak_rss(pids)
+        cpu_before = procstat.cpu_seconds(pids)
+        run = loader(self.seconds)
+        cpu = procstat.cpu_seconds(pids) - cpu_before
+        peak = procstat.peak_rss_mib(pids)
+        if peer.name == "weir":
+            self.weir_peak_rss_mib = max(self.weir_peak_rss_mib, peak)
+        return cpu, peak, run
+
+    def cell(self, scenario, peer, offset, variant=""):
+        loader = self.loader(scenario, peer.port(offset), scenario.scheme, f"{peer.name}-{scenario.key}.log")
+        print(f"  {scenario.key} {peer.name} {variant}".rstrip(), end=" ", flush=True)
+        cpu, peak, run = self.measure(peer, loader)
+        cell = Cell(scenario.key, peer.name, run, cpu, peak, variant)
+        print(f"{run.rps:,.0f} rps, p99 {run.p99_ms:.2f} ms {'; '.join(run.problems)}", flush=True)
+        self.cells.append(cell)
+        return cell
+
+    def ceiling(self, scenario):
+        loader = self.loader(
+            scenario,
+            self.backend.port(scenario.ceiling_offset),
+            scenario.ceiling_scheme,
+            f"backend-{scenario.key}.log",
+        )
+        print(f"  {scenario.key} backend ceiling", end=" ", flush=True)
+        cpu, peak, run = self.measure(self.backend, loader)
+        print(f"{run.rps:,.0f} rps", flush=True)
+        self.ceilings[scenario.key] = Cell(scenario.key, "backend", run, cpu, peak)
+
+    def at_rate(self, peer, offset, total_rps, label):
+        """Latency at a fixed request rate, over HTTP/1.1 keep-alive."""
+        url = f"http://127.0.0.1:{peer.port(offset)}/small"
+        log = os.path.join(self.work, f"rate-{peer.name}-{label}.log")
+        per_connection = total_rps / RATE_CONNECTIONS
+
+        def loader(seconds, log=log):
+            return load.h2load(
+                self.layout.load_cpus, url, RATE_CONNECTIONS, 1, seconds, HEADERS,
+                h1=True, rps_per_client=per_connection, log=log,
+            )
+
+        print(f"  {label} {peer.name} at {total_rps:,.0f} rps", end=" ", flush=True)
+        cpu, peak, run = self.measure(peer, loader)
+        print(f"p50 {run.p50_ms:.3f} ms, p99 {run.p99_ms:.3f} ms {'; '.join(run.problems)}", flush=True)
+        return Cell(label, peer.name, run, cpu, peak)
+
+    def run(self, only):
+        scenarios = [s for s in SCENARIOS if s.key in only]
+        print("backend ceilings", flush=True)
+        for scenario in scenarios:
+            self.ceiling(scenario)
+        for turn, scenario in enumerate(scenarios):
+            print(scenario.title, flush=True)
+            order = self.servers[turn % len(self.servers):] + self.servers[: turn % len(self.servers)]
+            for peer in order:
+                self.cell(scenario, peer, scenario.offset)
+        if "f" in only:
+            scenario = Scenario("f", "(f) custom WASM filter, 128 B", "wrk", 0, "/small", 64)
+            print(scenario.title, flush=True)
+            for variant, offset in WASM:
+                self.cell(scenario, self.server("weir"), offset, variant)
+        if "a" in only:
+            self.fixed_rate_runs()
+        if "a" in only and "e" in only:
+            self.half_load_runs()
+
+    def fixed_rate_runs(self):
+        """Every server at the same rate, half of nginx's (a) maximum."""
+        nginx = next(c for c in self.cells if c.scenario == "a" and c.server == "nginx")
+        self.fixed_rate_rps = nginx.run.rps / 2
+        print("latency at a fixed rate", flush=True)
+        for peer in self.servers:
+            self.fixed_rate.append(self.at_rate(peer, H1, self.fixed_rate_rps, "rate"))
+
+    def half_load_runs(self):
+        """Issue 5: Weir's five-filter chain against its Proxy alone, both at half of
+        Weir's proxy-only maximum; run twice in alternating order."""
+        weir = self.server("weir")
+        alone = next(c for c in self.cells if c.scenario == "a" and c.server == "weir")
+        self.half_load_rps = alone.run.rps / 2
+        print("issue 5: half load", flush=True)
+        for offset, label in [(H1, "proxy-only"), (CHAIN, "chain"), (CHAIN, "chain"), (H1, "proxy-only")]:
+            self.half_load.append(self.at_rate(weir, offset, self.half_load_rps, label))
+
+
+def accepts(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        return True
+    except OSError:
+        return False
+
+
+def wait_for_ports(peer, deadline_s=90):
+    deadline = time.time() + deadline_s
+    for port in peer.ports():
+        while True:
+            if peer.process.poll() is not None:
+                raise SystemExit(f"bench: {peer.name} exited at start; see {peer.dir}/stderr.log")
+            if accepts(port):
+                break
+            if time.time() > deadline:
+                raise SystemExit(f"bench: {peer.name} is not listening on {port} after {deadline_s} s")
+            time.sleep(0.05)
+
+
+def check(peer, layout):
+    """Each server answers as configured before anything is measured."""
+
+    def get(connection, path, headers):
+        connection.request("GET", path, headers=headers)
+        response = connection.getresponse()
+        body = response.read()
+        connection.close()
+        return response, body
+
+    key = {"X-Api-Key": API_KEY}
+    plain = lambda offset: http.client.HTTPConnection("127.0.0.1", peer.port(offset), timeout=5)  # noqa: E731
+    response, body = get(plain(H1), "/small", key)
+    expect(peer, response.status == 200 and len(body) == 128, f"GET /small gave {response.status}, {len(body)} B")
+    response, body = get(plain(H1), "/1m", key)
+    expect(peer, response.status == 200 and len(body) == 1 << 20, f"GET /1m gave {response.status}, {len(body)} B")
+    response, _ = get(plain(CHAIN), "/small", {})
+    expect(peer, response.status == 400, f"the chain let a request without the key through ({response.status})")
+    response, _ = get(plain(CHAIN), "/small", key)
+    name, value = RESPONSE_HEADER
+    expect(peer, response.status == 200 and response.getheader(name) == value, "the chain did not set its header")
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    response, _ = get(http.client.HTTPSConnection("127.0.0.1", peer.port(TLS), timeout=5, context=context), "/small", key)
+    expect(peer, response.status == 200, f"GET over TLS gave {response.status}")
+    h2 = load.h2load(layout.load_cpus, f"http://127.0.0.1:{peer.port(H2C)}/small", 1, 1, 1, (f"X-Api-Key: {API_KEY}",))
+    expect(peer, h2.requests > 0 and not h2.problems, f"h2c prior knowledge failed: {h2.problems}")
+
+
+def expect(peer, ok, what):
+    if not ok:
+        raise SystemExit(f"bench: {peer.name} is not configured as the others: {what}; see {peer.dir}")
+
+
+def version(argv):
+    try:
+        out = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+        return (out.stdout + out.stderr).strip().splitlines()[0]
+    except (OSError, IndexError, subprocess.TimeoutExpired):
+        return "unknown"

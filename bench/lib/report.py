@@ -1,0 +1,203 @@
+"""bench/RESULTS.md: the tables, the machine, the versions, the date, and which of the
+targets of issues 5 and 7 this run met."""
+
+import datetime
+import os
+import platform
+import subprocess
+
+from cells import SCENARIOS, version
+
+# A scenario whose rps is this close to the loader-and-backend ceiling is bound by them.
+BACKEND_BOUND = 0.9
+
+
+def machine():
+    model = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as f:
+        memory = int(f.readline().split()[1]) / 1024 / 1024
+    return model, memory
+
+
+def versions(weir):
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    commit = subprocess.run(["git", "-C", root, "describe", "--always", "--dirty"], capture_output=True, text=True)
+    return [
+        ("weir", f"{version([weir, '--version'])} (commit {commit.stdout.strip() or 'unknown'})"),
+        ("rustc", version(["rustc", "--version"])),
+        ("nginx", version(["nginx", "-v"])),
+        ("haproxy", version(["haproxy", "-v"])),
+        ("caddy", version(["caddy", "version"])),
+        ("wrk", version(["wrk", "-v"])),
+        ("h2load", version(["h2load", "--version"])),
+        ("openssl", version(["openssl", "version"])),
+        ("kernel", platform.release()),
+    ]
+
+
+def ratio(value, base):
+    return f"{value / base:.2f}" if base else "–"
+
+
+def write(path, bench, weir, elapsed):
+    model, memory = machine()
+    workers = bench.layout.workers
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Written by `bench/run` on {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC "
+        f"({elapsed / 60:.1f} minutes, {bench.seconds} s per cell after a {bench.warmup} s warm-up). "
+        "Do not edit: run the command again. How it measures: `bench/README.md`.",
+        "",
+        "## Machine",
+        "",
+        f"- {os.cpu_count()} cores ({model}), {memory:.1f} GiB memory",
+        f"- every proxy: {workers} worker(s) on CPU {bench.layout.proxy_cpus}; the loader and the backend "
+        f"(nginx, 1 worker, static files) on CPU {bench.layout.load_cpus}",
+        "",
+        "| tool | version |",
+        "|---|---|",
+    ]
+    lines += [f"| {name} | {v} |" for name, v in versions(weir)]
+
+    lines += [
+        "",
+        "## Throughput, latency and cost",
+        "",
+        "Full speed (wrk or h2load as fast as the server answers). p50/p99 are the loader's, "
+        "under that saturating load. CPU is the proxy's user+system seconds per 10,000 "
+        "requests; busy is its CPU time over wall time per worker (near 100 %: the proxy is "
+        "the bound). RSS is the proxy's peak resident memory during the cell (nginx: master "
+        "and worker summed). Ratios are to nginx in the same scenario: rps above 1 is faster, "
+        "the others below 1 are better.",
+        "",
+        "| scenario | server | rps | p50 ms | p99 ms | CPU s/10k | busy | peak RSS MiB "
+        "| rps ÷ nginx | p99 ÷ nginx | CPU ÷ nginx | RSS ÷ nginx | note |",
+        "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|",
+    ]
+    titles = {s.key: s.title for s in SCENARIOS}
+    titles["f"] = "(f) custom WASM filter, 128 B"
+    for key in "abcdef":
+        rows = [c for c in bench.cells if c.scenario == key]
+        if not rows:
+            continue
+        nginx = next((c for c in rows if c.server == "nginx"), None)
+        ceiling = bench.ceilings.get("a" if key in "ef" else key)
+        for c in sorted(rows, key=lambda c: ["weir", "nginx", "haproxy", "caddy"].index(c.server)):
+            notes = list(c.run.problems)
+            if ceiling and c.run.rps >= BACKEND_BOUND * ceiling.run.rps:
+                notes.append(f"backend-bound ({c.run.rps / ceiling.run.rps:.0%} of the ceiling)")
+            base = nginx if nginx else next(x for x in bench.cells if x.scenario == "a" and x.server == "nginx")
+            server = c.server + (f" ({c.variant})" if c.variant else "")
+            if key == "f":
+                notes.append("ratios to nginx's (a)")
+            lines.append(
+                f"| {titles[key]} | {server} | {c.run.rps:,.0f} | {c.run.p50_ms:.3f} | {c.run.p99_ms:.3f} "
+                f"| {c.cpu_per_10k:.3f} | {c.busy(workers):.0%} | {c.peak_rss_mib:.1f} "
+                f"| {ratio(c.run.rps, base.run.rps)} | {ratio(c.run.p99_ms, base.run.p99_ms)} "
+                f"| {ratio(c.cpu_per_10k, base.cpu_per_10k)} | {ratio(c.peak_rss_mib, base.peak_rss_mib)} "
+                f"| {'; '.join(notes)} |"
+            )
+
+    lines += [
+        "",
+        "## The loader's and backend's own ceiling",
+        "",
+        "The loader straight to the backend, no proxy between, same protocol and connections. "
+        "Both share one core in every cell, so no proxy can pass this; a cell at "
+        f"{BACKEND_BOUND:.0%} of it or more is marked backend-bound. (e) and (f) use (a)'s.",
+        "",
+        "| for scenario | rps | p99 ms |",
+        "|---|--:|--:|",
+    ]
+    lines += [f"| {titles[k]} | {c.run.rps:,.0f} | {c.run.p99_ms:.3f} |" for k, c in bench.ceilings.items()]
+
+    if bench.fixed_rate:
+        nginx = next(c for c in bench.fixed_rate if c.server == "nginx")
+        lines += [
+            "",
+            f"## Latency at a fixed rate: {bench.fixed_rate_rps:,.0f} requests/s (half of nginx's (a) maximum)",
+            "",
+            f"Scenario (a)'s route, h2load over HTTP/1.1, {32} connections each sending at a fixed rate "
+            "(a request due while its connection is busy waits, and its latency counts from when it "
+            "was sent).",
+            "",
+            "| server | rps | p50 ms | p99 ms | p99 ÷ nginx | CPU s/10k | note |",
+            "|---|--:|--:|--:|--:|--:|---|",
+        ]
+        for c in bench.fixed_rate:
+            lines.append(
+                f"| {c.server} | {c.run.rps:,.0f} | {c.run.p50_ms:.3f} | {c.run.p99_ms:.3f} "
+                f"| {ratio(c.run.p99_ms, nginx.run.p99_ms)} | {c.cpu_per_10k:.3f} | {'; '.join(c.run.problems)} |"
+            )
+
+    lines += ["", "## Targets", ""]
+    lines += targets(bench)
+    lines += [
+        "",
+        "## Memory",
+        "",
+        f"- Weir idle, every pipeline built (the five built-in filters of (e) and the custom "
+        f"filter loaded): **{bench.weir_idle_rss_mib:.1f} MiB** RSS (target ≤ 30 MB)",
+        f"- Weir's peak RSS under load, the largest of its cells: **{bench.weir_peak_rss_mib:.1f} MiB** "
+        "(target ≤ 60 MB)",
+        "",
+    ]
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+
+
+def find(bench, scenario, server, variant=""):
+    return next((c for c in bench.cells if (c.scenario, c.server, c.variant) == (scenario, server, variant)), None)
+
+
+def targets(bench):
+    out = []
+
+    def line(met, text):
+        out.append(f"- {'met' if met else '**missed**'}: {text}")
+
+    for key in "ab":
+        weir, nginx = find(bench, key, "weir"), find(bench, key, "nginx")
+        if weir and nginx:
+            line(weir.run.rps >= nginx.run.rps, f"({key}) rps ≥ nginx: {weir.run.rps / nginx.run.rps:.2f}×")
+            line(
+                weir.run.p99_ms <= nginx.run.p99_ms,
+                f"({key}) p99 ≤ nginx's at full speed: {weir.run.p99_ms:.3f} ms against {nginx.run.p99_ms:.3f} ms",
+            )
+    if bench.fixed_rate:
+        weir = next(c for c in bench.fixed_rate if c.server == "weir")
+        nginx = next(c for c in bench.fixed_rate if c.server == "nginx")
+        line(
+            weir.run.p99_ms <= nginx.run.p99_ms,
+            f"(a) p99 ≤ nginx's at a fixed rate: {weir.run.p99_ms:.3f} ms against {nginx.run.p99_ms:.3f} ms",
+        )
+    a, e = find(bench, "a", "weir"), find(bench, "e", "weir")
+    if a and e:
+        line(e.run.rps >= 0.85 * a.run.rps, f"(e) ≥ 0.85 × Weir's own (a): {e.run.rps / a.run.rps:.2f}×")
+        line(
+            e.run.rps >= 0.85 * a.run.rps,
+            f"issue 5: the five-filter chain loses ≤ 15 % of the Proxy-alone rps: it loses {1 - e.run.rps / a.run.rps:.1%}",
+        )
+    if bench.half_load:
+        def mean_p99(label):
+            runs = [c.run.p99_ms for c in bench.half_load if c.scenario == label]
+            return sum(runs) / len(runs)
+
+        added = mean_p99("chain") - mean_p99("proxy-only")
+        line(
+            added <= 0.2,
+            f"issue 5: ≤ 0.2 ms added p99 at half load ({bench.half_load_rps:,.0f} requests/s): "
+            f"{mean_p99('proxy-only'):.3f} ms alone, {mean_p99('chain'):.3f} ms with the chain "
+            f"(means of two runs each), {added:+.3f} ms",
+        )
+    if bench.weir_idle_rss_mib:
+        line(bench.weir_idle_rss_mib * 1.048576 <= 30, f"idle RSS ≤ 30 MB: {bench.weir_idle_rss_mib * 1.048576:.1f} MB")
+    if bench.weir_peak_rss_mib:
+        line(bench.weir_peak_rss_mib * 1.048576 <= 60, f"RSS under load ≤ 60 MB: {bench.weir_peak_rss_mib * 1.048576:.1f} MB")
+    return out
