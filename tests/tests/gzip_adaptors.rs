@@ -104,3 +104,59 @@ filters:
     let bytes = raw.bytes().await.unwrap();
     assert_eq!(&bytes[..2], &[0x1f, 0x8b], "a gzip member starts with its magic bytes");
 }
+
+/// A body that claims gzip but is not: `decompressFailed`, which a `jumpIf` may also
+/// spell `decompressFail` as Easegress's docs do.
+#[tokio::test]
+async fn a_bad_gzip_body_is_decompress_failed_in_either_spelling() {
+    let backend = Backend::start("b").await;
+    let port = free_port();
+    let pipeline = |name: &str, spelling: &str| {
+        format!(
+            r#"---
+kind: Pipeline
+name: {name}
+flow:
+  - filter: gunzip
+    jumpIf: {{ {spelling}: refuse }}
+  - filter: proxy
+  - filter: END
+  - filter: refuse
+filters:
+  - name: gunzip
+    kind: RequestAdaptor
+    decompress: gzip
+  - name: proxy
+    kind: Proxy
+    pools:
+      - servers:
+          - url: {}
+  - name: refuse
+    kind: Mock
+    rules:
+      - code: 400
+        body: "{spelling}\n"
+"#,
+            backend.url()
+        )
+    };
+    let config = format!(
+        "kind: HTTPServer\nname: front\nport: {port}\naddress: 127.0.0.1\nrules:\n  - paths:\n      - pathPrefix: /code\n        backend: code\n      - pathPrefix: /docs\n        backend: docs\n{}{}",
+        pipeline("code", "decompressFailed"),
+        pipeline("docs", "decompressFail")
+    );
+    let _weir = Weir::start(&config, &[port]);
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    for (path, spelling) in [("code", "decompressFailed"), ("docs", "decompressFail")] {
+        let response = client
+            .post(format!("http://127.0.0.1:{port}/{path}"))
+            .header("content-encoding", "gzip")
+            .body("not gzip at all")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{path}");
+        assert_eq!(response.text().await.unwrap(), format!("{spelling}\n"));
+    }
+    assert_eq!(backend.hits(), 0);
+}

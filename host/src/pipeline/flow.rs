@@ -46,6 +46,22 @@ pub struct FilterInfo<'a> {
     pub guard: bool,
 }
 
+/// Results that Easegress's docs spell differently from its code: users copy the docs,
+/// filters return the code's spelling. (doc spelling, returned spelling)
+const DOC_SPELLINGS: [(&str, &str); 2] = [
+    ("compressFail", "compressFailed"),
+    ("decompressFail", "decompressFailed"),
+];
+
+/// The result a `jumpIf` key stands for: itself, or the returned spelling of a result
+/// the filter declares.
+fn as_returned<'a>(written: &'a String, declared: &[String]) -> &'a str {
+    DOC_SPELLINGS
+        .iter()
+        .find(|(doc, returned)| doc == written && declared.iter().any(|d| d == returned))
+        .map_or(written.as_str(), |(_, returned)| returned)
+}
+
 /// Resolves `nodes` against `filters`. An empty `nodes` means every filter once, in
 /// definition order. Errors name the field (`flow[i].jumpIf`, …).
 pub fn resolve(nodes: &[FlowNodeSpec], filters: &[FilterInfo<'_>]) -> Result<Flow, FieldError> {
@@ -147,10 +163,12 @@ pub fn resolve(nodes: &[FlowNodeSpec], filters: &[FilterInfo<'_>]) -> Result<Flo
 
     // Jumps are resolved once every alias is known; targets must lie ahead.
     for (i, node) in nodes.iter().enumerate() {
-        for (result, target) in &node.jump_if {
-            let field = format!("flow[{i}].jumpIf.{result:?}");
+        for (written, target) in &node.jump_if {
+            let field = format!("flow[{i}].jumpIf.{written:?}");
+            let mut result = written.as_str();
             if let Some(f) = steps[i].filter {
                 let declared = filters[f].results;
+                result = as_returned(written, declared);
                 if !result.is_empty() && !declared.iter().any(|r| r == result) {
                     let known = if declared.is_empty() {
                         "none".to_string()
@@ -185,7 +203,7 @@ pub fn resolve(nodes: &[FlowNodeSpec], filters: &[FilterInfo<'_>]) -> Result<Flo
                     None => return Err(FieldError::new(field, format!("no step has the alias {target:?}"))),
                 }
             };
-            steps[i].jumps.push((result.clone(), jump));
+            steps[i].jumps.push((result.to_string(), jump));
         }
     }
     Ok(Flow { steps, namespaces })
@@ -266,6 +284,17 @@ mod tests {
         assert_eq!(undeclared.field.as_deref(), Some("flow[0].jumpIf.\"bogus\""));
         let missing = resolve(&[node("zzz", None, &[])], &f).unwrap_err();
         assert!(missing.message.contains("zzz"));
+    }
+
+    #[test]
+    fn the_docs_spelling_of_a_result_jumps_on_the_returned_one() {
+        let results = vec!["decompressFailed".to_string()];
+        let flow = resolve(
+            &[node("a", None, &[("decompressFail", "END")])],
+            &infos(&["a"], &results),
+        )
+        .unwrap();
+        assert_eq!(flow.steps[0].jump_for("decompressFailed"), Some(Jump::End));
     }
 
     #[test]
