@@ -131,9 +131,12 @@ def write(path, bench, weir, elapsed):
             "|---|--:|--:|--:|--:|--:|---|",
         ]
         for c in bench.fixed_rate:
+            notes = list(c.run.problems)
+            if c.run.rps < 0.97 * bench.fixed_rate_rps:
+                notes.append("could not keep the rate: its latency is not comparable")
             lines.append(
                 f"| {c.server} | {c.run.rps:,.0f} | {c.run.p50_ms:.3f} | {c.run.p99_ms:.3f} "
-                f"| {ratio(c.run.p99_ms, nginx.run.p99_ms)} | {c.cpu_per_10k:.3f} | {'; '.join(c.run.problems)} |"
+                f"| {ratio(c.run.p99_ms, nginx.run.p99_ms)} | {c.cpu_per_10k:.3f} | {'; '.join(notes)} |"
             )
 
     lines += ["", "## Targets", ""]
