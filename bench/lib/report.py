@@ -57,7 +57,7 @@ def write(path, bench, weir, elapsed):
         "## Machine",
         "",
         f"- {os.cpu_count()} cores ({model}), {memory:.1f} GiB memory",
-        f"- every proxy: {workers} worker(s) on CPU {bench.layout.proxy_cpus}; the loader and the backend "
+        f"- every proxy: {workers} worker{'s' if workers > 1 else ''} on CPU {bench.layout.proxy_cpus}; the loader and the backend "
         f"(nginx, 1 worker, static files) on CPU {bench.layout.load_cpus}",
         "",
         "| tool | version |",
@@ -145,7 +145,7 @@ def write(path, bench, weir, elapsed):
         "",
         "## Memory",
         "",
-        f"- Weir idle, every pipeline built (the five built-in filters of (e) and the custom "
+        f"- Weir idle, every pipeline built (the four built-in WASM filters of (e) and the custom "
         f"filter loaded): **{bench.weir_idle_rss_mib:.1f} MiB** RSS (target ≤ 30 MB)",
         f"- Weir's peak RSS under load, the largest of its cells: **{bench.weir_peak_rss_mib:.1f} MiB** "
         "(target ≤ 60 MB)",
