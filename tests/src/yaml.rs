@@ -20,3 +20,9 @@ pub fn proxy_pipeline(name: &str, backend_url: &str) -> String {
 pub fn front_and_proxy(port: u16, backend_url: &str) -> String {
     format!("{}---\n{}", front(port, "main"), proxy_pipeline("main", backend_url))
 }
+
+/// [`front`] and a pipeline named `main` behind it, as one file: `pipeline` is the rest
+/// of the pipeline's YAML after its `kind` and `name` (`flow:`, `filters:`, …).
+pub fn front_and_pipeline(port: u16, pipeline: &str) -> String {
+    format!("{}---\nkind: Pipeline\nname: main\n{pipeline}", front(port, "main"))
+}

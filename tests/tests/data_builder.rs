@@ -3,7 +3,7 @@
 //! `.data.KEY`, and each builder's template sees its own step's namespace.
 
 use weir_tests::net::free_port;
-use weir_tests::yaml::front;
+use weir_tests::yaml::front_and_pipeline;
 use weir_tests::{Backend, Weir};
 
 fn client() -> reqwest::Client {
@@ -14,11 +14,10 @@ fn client() -> reqwest::Client {
 async fn built_data_reaches_later_templates_of_the_same_request_only() {
     let backend = Backend::start("accounts").await;
     let port = free_port();
-    let config = format!(
-        r#"{}---
-kind: Pipeline
-name: main
-data:
+    let config = front_and_pipeline(
+        port,
+        &format!(
+            r#"data:
   region: eu
 flow:
   - filter: user
@@ -50,8 +49,8 @@ filters:
       statusCode: 200
       body: '{{{{.data.user.name}}}} {{{{.responses.accounts.JSONBody.uri}}}} answered in {{{{.namespace}}}}'
 "#,
-        front(port, "main"),
-        backend.url()
+            backend.url(),
+        ),
     );
     let _weir = Weir::start(&config, &[port]);
     let url = format!("http://127.0.0.1:{port}/");
@@ -87,27 +86,24 @@ filters:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_data_builder_whose_output_is_not_yaml_is_a_build_err() {
     let port = free_port();
-    let config = format!(
-        r#"{}---
-kind: Pipeline
-name: main
-flow:
+    let config = front_and_pipeline(
+        port,
+        r#"flow:
   - filter: broken
-    jumpIf: {{ buildErr: explain }}
+    jumpIf: { buildErr: explain }
   - filter: END
   - filter: explain
 filters:
   - name: broken
     kind: DataBuilder
     dataKey: x
-    template: "a: [{{{{.req.Method}}}}"
+    template: "a: [{{.req.Method}}"
   - name: explain
     kind: Mock
     rules:
       - code: 500
         body: "could not build the data\n"
 "#,
-        front(port, "main")
     );
     let weir = Weir::start(&config, &[port]);
     let response = client().get(format!("http://127.0.0.1:{port}/")).send().await.unwrap();

@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 use std::time::{Duration, Instant};
 use weir_tests::net::free_port;
 use weir_tests::weir::run_expecting_failure;
-use weir_tests::yaml::front;
+use weir_tests::yaml::{front, front_and_pipeline};
 use weir_tests::{Backend, Weir};
 
 fn client() -> reqwest::Client {
@@ -17,11 +17,10 @@ fn client() -> reqwest::Client {
 
 /// Retry as a pool policy: 2 failures then success, within 3 attempts.
 fn pool_retry_config(port: u16, backend: &Backend) -> String {
-    format!(
-        r#"{}---
-kind: Pipeline
-name: main
-resilience:
+    front_and_pipeline(
+        port,
+        &format!(
+            r#"resilience:
   - name: retry3
     kind: Retry
     maxAttempts: 3
@@ -34,8 +33,8 @@ filters:
       - servers: [{{url: "{}"}}]
         retryPolicy: retry3
 "#,
-        front(port, "main"),
-        backend.url()
+            backend.url(),
+        ),
     )
 }
 
@@ -70,11 +69,10 @@ async fn a_pool_retry_policy_recovers_from_a_backend_failing_its_first_requests(
 async fn a_retry_step_re_runs_the_step_it_guards() {
     let backend = Backend::start("flaky").await;
     let port = free_port();
-    let config = format!(
-        r#"{}---
-kind: Pipeline
-name: main
-flow:
+    let config = front_and_pipeline(
+        port,
+        &format!(
+            r#"flow:
   - filter: retry
   - filter: proxy
     jumpIf: {{ failureCode: END }}
@@ -94,8 +92,8 @@ filters:
       set:
         x-after-proxy: ran
 "#,
-        front(port, "main"),
-        backend.url()
+            backend.url(),
+        ),
     );
     let _weir = Weir::start(&config, &[port]);
     let url = format!("http://127.0.0.1:{port}/");
@@ -163,11 +161,10 @@ async fn first_admitted(url: &str, backend: &Backend) -> Seen {
 async fn a_circuit_breaker_opens_half_opens_and_closes() {
     let backend = Backend::start("shaky").await;
     let port = free_port();
-    let config = format!(
-        r#"{}---
-kind: Pipeline
-name: main
-resilience:
+    let config = front_and_pipeline(
+        port,
+        &format!(
+            r#"resilience:
   - name: breaker
     kind: CircuitBreaker
     slidingWindowType: COUNT_BASED
@@ -183,8 +180,8 @@ filters:
       - servers: [{{url: "{}"}}]
         circuitBreakerPolicy: breaker
 "#,
-        front(port, "main"),
-        backend.url()
+            backend.url(),
+        ),
     );
     let _weir = Weir::start(&config, &[port]);
     let url = format!("http://127.0.0.1:{port}/");
@@ -235,11 +232,10 @@ filters:
 async fn a_circuit_breaker_step_routes_short_circuits_by_jump_if() {
     let backend = Backend::start("down").await;
     let port = free_port();
-    let config = format!(
-        r#"{}---
-kind: Pipeline
-name: main
-flow:
+    let config = front_and_pipeline(
+        port,
+        &format!(
+            r#"flow:
   - filter: breaker
     jumpIf: {{ shortCircuited: fallback }}
   - filter: proxy
@@ -261,8 +257,8 @@ filters:
       - body: "served from the fallback\n"
         code: 200
 "#,
-        front(port, "main"),
-        backend.url()
+            backend.url(),
+        ),
     );
     let _weir = Weir::start(&config, &[port]);
     let url = format!("http://127.0.0.1:{port}/");
@@ -281,11 +277,10 @@ filters:
 async fn a_time_limiter_cuts_off_a_slow_step() {
     let backend = Backend::start("slow").await;
     let port = free_port();
-    let config = format!(
-        r#"{}---
-kind: Pipeline
-name: main
-flow:
+    let config = front_and_pipeline(
+        port,
+        &format!(
+            r#"flow:
   - filter: limiter
   - filter: proxy
 filters:
@@ -300,8 +295,8 @@ filters:
     pools:
       - servers: [{{url: "{}"}}]
 "#,
-        front(port, "main"),
-        backend.url()
+            backend.url(),
+        ),
     );
     let _weir = Weir::start(&config, &[port]);
     let base = format!("http://127.0.0.1:{port}");
