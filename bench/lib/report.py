@@ -91,7 +91,7 @@ def write(path, bench, weir, elapsed):
         for c in sorted(rows, key=lambda c: ["weir", "nginx", "haproxy", "caddy"].index(c.server)):
             notes = list(c.run.problems)
             if ceiling and c.run.rps >= BACKEND_BOUND * ceiling.run.rps:
-                notes.append(f"backend-bound ({c.run.rps / ceiling.run.rps:.0%} of the ceiling)")
+                notes.append(f"possibly backend-bound ({c.run.rps / ceiling.run.rps:.0%} of the ceiling)")
             base = nginx if nginx else next(x for x in bench.cells if x.scenario == "a" and x.server == "nginx")
             server = c.server + (f" ({c.variant})" if c.variant else "")
             if key == "f":
@@ -108,9 +108,13 @@ def write(path, bench, weir, elapsed):
         "",
         "## The loader's and backend's own ceiling",
         "",
-        "The loader straight to the backend, no proxy between, same protocol and connections. "
-        "Both share one core in every cell, so no proxy can pass this; a cell at "
-        f"{BACKEND_BOUND:.0%} of it or more is marked backend-bound. (e) and (f) use (a)'s.",
+        "The loader straight to the backend, no proxy between, same protocol and connections: "
+        "what the loader and the backend reach on the core they share in every cell. It is a "
+        "reference, not a hard bound: through a proxy the backend serves fewer, busier "
+        "keep-alive connections (and HTTP/1.1 instead of h2 in (b)), which costs it less, so a "
+        f"proxy can pass it. A cell at {BACKEND_BOUND:.0%} of it or more is marked as possibly "
+        "backend-bound; its busy share tells whether the proxy itself was the limit. (e) and "
+        "(f) use (a)'s.",
         "",
         "| for scenario | rps | p99 ms |",
         "|---|--:|--:|",
