@@ -133,6 +133,11 @@ impl Instance {
         (context, result)
     }
 
+    /// How many phase calls this instance has run.
+    pub fn calls(&self) -> u64 {
+        self.store.data().calls
+    }
+
     /// The request of a call that never finished (its future was dropped), if it is
     /// still in the store.
     pub fn reclaim(&mut self) -> Option<Context> {
