@@ -26,3 +26,15 @@ pub fn front_and_proxy(port: u16, backend_url: &str) -> String {
 pub fn front_and_pipeline(port: u16, pipeline: &str) -> String {
     format!("{}---\nkind: Pipeline\nname: main\n{pipeline}", front(port, "main"))
 }
+
+/// [`front`] and a pipeline `main` that runs a Validator (refusing with `invalid` ends
+/// the flow) before a Proxy to `backend_url`. `validator` is the Validator's own fields,
+/// indented by four spaces.
+pub fn validator_then_proxy(port: u16, validator: &str, backend_url: &str) -> String {
+    front_and_pipeline(
+        port,
+        &format!(
+            "flow:\n  - filter: validator\n    jumpIf: {{ invalid: END }}\n  - filter: proxy\nfilters:\n  - name: validator\n    kind: Validator\n{validator}  - name: proxy\n    kind: Proxy\n    pools:\n      - servers:\n          - url: {backend_url}\n"
+        ),
+    )
+}

@@ -4,6 +4,7 @@
 
 use std::process::Command;
 use weir_tests::net::free_port;
+use weir_tests::yaml::validator_then_proxy;
 use weir_tests::{Backend, Weir};
 
 fn openssl(args: &[&str]) -> String {
@@ -38,34 +39,10 @@ async fn htpasswd_users_pass_and_others_get_401() {
         openssl(&["passwd", "-apr1", "-salt", "x9Yz1Ab2", "lovelace"]),
         sha_entry("builder")
     );
-    let config = format!(
-        r#"kind: HTTPServer
-name: front
-port: {port}
-address: 127.0.0.1
-rules:
-  - paths:
-      - backend: pipeline
----
-kind: Pipeline
-name: pipeline
-flow:
-  - filter: validator
-    jumpIf: {{ invalid: END }}
-  - filter: proxy
-filters:
-  - name: validator
-    kind: Validator
-    basicAuth:
-      mode: FILE
-      userFile: users.htpasswd
-  - name: proxy
-    kind: Proxy
-    pools:
-      - servers:
-          - url: {}
-"#,
-        backend.url()
+    let config = validator_then_proxy(
+        port,
+        "    basicAuth:\n      mode: FILE\n      userFile: users.htpasswd\n",
+        &backend.url(),
     );
     let _weir = Weir::start_with_files(&config, &[("users.htpasswd", htpasswd.as_bytes())], &[port]);
     let client = reqwest::Client::builder().no_proxy().build().unwrap();

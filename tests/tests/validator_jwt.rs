@@ -7,6 +7,7 @@ use base64::Engine;
 use std::path::Path;
 use std::process::Command;
 use weir_tests::net::free_port;
+use weir_tests::yaml::validator_then_proxy;
 use weir_tests::{Backend, Weir};
 
 fn openssl(args: &[&str], input: Option<&[u8]>) -> Vec<u8> {
@@ -99,34 +100,7 @@ fn signer(private: &str, ecdsa: bool) -> impl Fn(&[u8]) -> Vec<u8> + '_ {
 }
 
 fn config(port: u16, backend: &Backend, jwt: &str) -> String {
-    format!(
-        r#"kind: HTTPServer
-name: front
-port: {port}
-address: 127.0.0.1
-rules:
-  - paths:
-      - backend: pipeline
----
-kind: Pipeline
-name: pipeline
-flow:
-  - filter: validator
-    jumpIf: {{ invalid: END }}
-  - filter: proxy
-filters:
-  - name: validator
-    kind: Validator
-    jwt:
-{jwt}
-  - name: proxy
-    kind: Proxy
-    pools:
-      - servers:
-          - url: {}
-"#,
-        backend.url()
-    )
+    validator_then_proxy(port, &format!("    jwt:\n{jwt}\n"), &backend.url())
 }
 
 async fn status(port: u16, header: (&str, String)) -> (u16, String) {

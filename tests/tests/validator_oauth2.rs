@@ -6,6 +6,7 @@ use http_body_util::BodyExt;
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
 use weir_tests::net::free_port;
+use weir_tests::yaml::validator_then_proxy;
 use weir_tests::{Backend, Weir};
 
 /// An introspection endpoint: `token=good` from client `weir:s3cret` is active.
@@ -59,36 +60,12 @@ async fn introspection_lets_active_tokens_through_and_answers_401_otherwise() {
     let (endpoint, seen, task) = introspection().await;
     let backend = Backend::start("b").await;
     let port = free_port();
-    let config = format!(
-        r#"kind: HTTPServer
-name: front
-port: {port}
-address: 127.0.0.1
-rules:
-  - paths:
-      - backend: pipeline
----
-kind: Pipeline
-name: pipeline
-flow:
-  - filter: validator
-    jumpIf: {{ invalid: END }}
-  - filter: proxy
-filters:
-  - name: validator
-    kind: Validator
-    oauth2:
-      tokenIntrospect:
-        endPoint: {endpoint}
-        clientId: weir
-        clientSecret: s3cret
-  - name: proxy
-    kind: Proxy
-    pools:
-      - servers:
-          - url: {}
-"#,
-        backend.url()
+    let config = validator_then_proxy(
+        port,
+        &format!(
+            "    oauth2:\n      tokenIntrospect:\n        endPoint: {endpoint}\n        clientId: weir\n        clientSecret: s3cret\n"
+        ),
+        &backend.url(),
     );
     let _weir = Weir::start(&config, &[port]);
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
