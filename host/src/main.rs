@@ -87,6 +87,10 @@ enum Command {
         #[arg(short, long)]
         file: String,
     },
+    /// Internal: `run` starts this to compile one filter component (read from stdin)
+    /// into OUTPUT, so the compiler's memory is never the proxy's.
+    #[command(name = weir::wasm::COMPILER_SUBCOMMAND, hide = true)]
+    CompileComponent { output: PathBuf },
 }
 
 #[derive(clap::Args)]
@@ -116,6 +120,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Command::Validate { file } = &cli.command {
         return exit(weir::cli::validate(file));
+    }
+    if let Command::CompileComponent { output } = &cli.command {
+        return ExitCode::from(weir::wasm::compiler_child_main(output));
     }
     let threads = match &cli.command {
         Command::Run { threads, .. } => *threads,
@@ -147,7 +154,7 @@ fn main() -> ExitCode {
             } => weir::cli::get(&target.target(), &kind, name.as_deref(), &output).await,
             Command::Describe { kind, name, target } => weir::cli::describe(&target.target(), &kind, &name).await,
             Command::Delete { kind, name, target } => weir::cli::delete(&target.target(), &kind, &name).await,
-            Command::Validate { .. } => unreachable!("handled above"),
+            Command::Validate { .. } | Command::CompileComponent { .. } => unreachable!("handled above"),
         }
     }))
 }
@@ -186,6 +193,7 @@ async fn run(
     watch: bool,
 ) -> anyhow::Result<()> {
     let auth = AdminAuth::new(admin_addr, admin_token).map_err(anyhow::Error::msg)?;
+    weir::wasm::use_child_process(weir::wasm::this_program().context("cannot find the weir program itself")?);
     // Watching starts before the first read, so no change can slip between the two.
     let file_watch = if watch {
         Some(FileWatch::new(&config).context("cannot watch the configuration file")?)

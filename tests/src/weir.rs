@@ -49,7 +49,15 @@ impl Weir {
         }
         let config_path = dir.path().join("weir.yaml");
         std::fs::write(&config_path, config).unwrap();
-        Weir::spawn(dir, &config_path, &[]).wait_for(ports)
+        Weir::spawn(dir, &config_path, &[], &[]).wait_for(ports)
+    }
+
+    /// Like [`Weir::start`], with extra environment variables for the weir process.
+    pub fn start_with_env(config: &str, env: &[(&str, &str)], ports: &[u16]) -> Weir {
+        let dir = tempfile::tempdir().unwrap();
+        let config_path = dir.path().join("weir.yaml");
+        std::fs::write(&config_path, config).unwrap();
+        Weir::spawn(dir, &config_path, &[], env).wait_for(ports)
     }
 
     /// Stops this weir and starts a new one on the same directory and configuration file.
@@ -58,7 +66,7 @@ impl Weir {
         let _ = self.child.wait();
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
         let config_path = dir.path().join("weir.yaml");
-        Weir::spawn(dir, &config_path, &[]).wait_for(ports)
+        Weir::spawn(dir, &config_path, &[], &[]).wait_for(ports)
     }
 
     fn wait_for(mut self, ports: &[u16]) -> Weir {
@@ -77,7 +85,7 @@ impl Weir {
         self
     }
 
-    fn spawn(dir: tempfile::TempDir, config_path: &Path, extra_args: &[&str]) -> Weir {
+    fn spawn(dir: tempfile::TempDir, config_path: &Path, extra_args: &[&str], env: &[(&str, &str)]) -> Weir {
         let admin_port = crate::net::free_port();
         let admin = format!("127.0.0.1:{admin_port}");
         // A test that chooses its own admin address passes --admin itself.
@@ -93,6 +101,7 @@ impl Weir {
             .args(["--drain-timeout", "10s"])
             .args(extra_args)
             .env("WEIR_LOG", std::env::var("WEIR_LOG").unwrap_or_else(|_| "info".into()))
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -207,7 +216,7 @@ pub fn run_expecting_failure_with(config: &str, extra_args: &[&str]) -> (ExitSta
     let dir = tempfile::tempdir().unwrap();
     let config_path = dir.path().join("weir.yaml");
     std::fs::write(&config_path, config).unwrap();
-    let mut weir = Weir::spawn(dir, &config_path, extra_args);
+    let mut weir = Weir::spawn(dir, &config_path, extra_args, &[]);
     let status = weir
         .wait_exit(Duration::from_secs(20))
         .unwrap_or_else(|| panic!("weir kept running:\n{}", weir.stderr()));

@@ -89,7 +89,7 @@ pub fn load(bytes: &[u8]) -> Result<Arc<Compiled>, LoadError> {
     {
         return Ok(found);
     }
-    let component = Component::new(engine(), bytes).map_err(|e| LoadError::Invalid(format!("{e:#}")))?;
+    let component = super::compiler::compile(bytes)?;
     let abi = abi_version(&component)?;
     let instance_pre = linker()
         .instantiate_pre(&component)

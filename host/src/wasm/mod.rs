@@ -5,6 +5,7 @@
 mod bindings;
 mod builtins;
 mod compiled;
+mod compiler;
 mod engine;
 mod filter;
 mod handles;
@@ -20,5 +21,8 @@ mod store_state;
 
 pub use builtins::{Builtin, BUILTINS};
 pub use compiled::LoadError;
+pub use compiler::{
+    child_main as compiler_child_main, this_program, use_child_process, SUBCOMMAND as COMPILER_SUBCOMMAND,
+};
 pub use kind::{BuiltinKind, WasmKind};
 pub use spec::{FailurePolicy, Isolation, DEFAULT_MAX_MEMORY, DEFAULT_TIMEOUT};

@@ -1,0 +1,107 @@
+//! Filter components are compiled by a child `weir compile-component`, not in the
+//! proxy's own process: its answers for good and bad modules, and a running proxy that
+//! uses it and leaves no files behind.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use weir_tests::net::free_port;
+use weir_tests::{Backend, Weir};
+
+#[allow(dead_code, reason = "this file uses only the example filter")]
+mod guests {
+    include!(concat!(env!("OUT_DIR"), "/guests.rs"));
+}
+
+/// Runs `weir compile-component OUTPUT` with `module` on stdin.
+fn compile(module: &[u8], output: &std::path::Path) -> std::process::Output {
+    let mut child = Command::new(weir_tests::weir::binary())
+        .arg("compile-component")
+        .arg(output)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start weir compile-component");
+    child.stdin.take().unwrap().write_all(module).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn the_compiler_process_writes_machine_code_or_says_why_not() {
+    let dir = tempfile::tempdir().unwrap();
+
+    let good = dir.path().join("good.cwasm");
+    let output = compile(&std::fs::read(guests::API_KEY_FILTER).unwrap(), &good);
+    assert!(output.status.success(), "{output:?}");
+    let written = std::fs::read(&good).unwrap();
+    // wasmtime's compiled artifacts are ELF files.
+    assert_eq!(&written[..4], b"\x7fELF", "not a compiled artifact");
+
+    let bad = dir.path().join("bad.cwasm");
+    let output = compile(b"\0asm this is not a component", &bad);
+    assert_eq!(output.status.code(), Some(3), "{output:?}");
+    let reason = String::from_utf8_lossy(&output.stderr);
+    assert!(!reason.trim().is_empty(), "a rejected module needs a reason");
+    assert!(!bad.exists(), "nothing is written for a module that does not compile");
+}
+
+#[tokio::test]
+async fn a_running_proxy_compiles_in_a_child_and_leaves_no_files_behind() {
+    let backend = Backend::start("b").await;
+    let port = free_port();
+    let tmp = tempfile::tempdir().unwrap();
+    let config = format!(
+        r#"
+kind: HTTPServer
+name: front
+port: {port}
+address: 127.0.0.1
+rules:
+  - paths:
+      - backend: pipeline
+---
+kind: Pipeline
+name: pipeline
+flow:
+  - filter: key
+  - filter: proxy
+filters:
+  - name: key
+    kind: Wasm
+    module: {module}
+    config:
+      keys:
+        k1: alice
+  - name: proxy
+    kind: Proxy
+    pools:
+      - servers:
+          - url: {url}
+"#,
+        module = guests::API_KEY_FILTER,
+        url = backend.url()
+    );
+    let weir = Weir::start_with_env(
+        &config,
+        &[
+            ("TMPDIR", tmp.path().to_str().unwrap()),
+            ("WEIR_LOG", "info,weir::wasm=debug"),
+        ],
+        &[port],
+    );
+
+    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let url = format!("http://127.0.0.1:{port}/x");
+    let allowed = client.get(&url).header("x-api-key", "k1").send().await.unwrap();
+    assert_eq!(allowed.status(), 200);
+    let refused = client.get(&url).send().await.unwrap();
+    assert_eq!(refused.status(), 401);
+
+    assert!(
+        weir.logged("component compiled in a child process"),
+        "{}",
+        weir.stderr()
+    );
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(left.is_empty(), "temporary files left behind: {left:?}");
+}
