@@ -20,7 +20,30 @@ pub enum Body {
         body: Incoming,
         limit: Option<u64>,
         seen: u64,
+        /// Run once the stream has been read to its end (not if it is dropped early).
+        on_end: Option<OnEnd>,
     },
+}
+
+/// What to do when a streamed body has been read to its end: hand the upstream
+/// connection it came on back to its pool. A body dropped half-read leaves its HTTP/1
+/// connection unusable, so then this never runs and the connection closes.
+pub struct OnEnd(Box<dyn FnOnce() + Send + Sync>);
+
+impl OnEnd {
+    pub fn new(action: impl FnOnce() + Send + Sync + 'static) -> Self {
+        OnEnd(Box::new(action))
+    }
+
+    pub fn run(self) {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for OnEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OnEnd")
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -33,7 +56,22 @@ pub enum BodyError {
 
 impl Body {
     pub fn stream(body: Incoming, limit: Option<u64>) -> Self {
-        Body::Stream { body, limit, seen: 0 }
+        Body::Stream {
+            body,
+            limit,
+            seen: 0,
+            on_end: None,
+        }
+    }
+
+    /// A stream that runs `on_end` once it has been read to its end.
+    pub fn stream_then(body: Incoming, limit: Option<u64>, on_end: OnEnd) -> Self {
+        Body::Stream {
+            body,
+            limit,
+            seen: 0,
+            on_end: Some(on_end),
+        }
     }
 
     /// The bytes if the body is already in memory (empty counts).
@@ -109,7 +147,12 @@ impl http_body::Body for Body {
                 };
                 Poll::Ready(Some(Ok(Frame::data(bytes))))
             }
-            Body::Stream { body, limit, seen } => match Pin::new(body).poll_frame(cx) {
+            Body::Stream {
+                body,
+                limit,
+                seen,
+                on_end,
+            } => match Pin::new(&mut *body).poll_frame(cx) {
                 Poll::Ready(Some(Ok(frame))) => {
                     if let (Some(data), Some(limit)) = (frame.data_ref(), *limit) {
                         *seen += data.len() as u64;
@@ -117,10 +160,23 @@ impl http_body::Body for Body {
                             return Poll::Ready(Some(Err(BodyError::TooLarge(limit))));
                         }
                     }
+                    // A reader that knows the length (hyper writing a Content-Length
+                    // response) stops at the last byte without asking again, so the end
+                    // is noticed here too.
+                    if body.is_end_stream() {
+                        if let Some(on_end) = on_end.take() {
+                            on_end.run();
+                        }
+                    }
                     Poll::Ready(Some(Ok(frame)))
                 }
                 Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
-                Poll::Ready(None) => Poll::Ready(None),
+                Poll::Ready(None) => {
+                    if let Some(on_end) = on_end.take() {
+                        on_end.run();
+                    }
+                    Poll::Ready(None)
+                }
                 Poll::Pending => Poll::Pending,
             },
         }

@@ -1,10 +1,14 @@
 //! The pooled HTTP client that talks to backends: keep-alive connections per host,
 //! HTTP/1.1 or h2 (by ALPN over TLS), and verified TLS unless told otherwise.
+//! Plain-HTTP backends go through the leaner [`Http1Pool`]; TLS ones through
+//! hyper-util's client, which also speaks h2.
 
+use super::http1_pool::{Http1Error, Http1Pool};
 use super::spec::UpstreamTlsSpec;
 use crate::config::FieldError;
-use crate::http::Body;
+use crate::http::{Body, Request, Response};
 use crate::server::tls::{pem_certs, pem_text, provider};
+use http::uri::Scheme;
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
@@ -16,7 +20,39 @@ use rustls_pki_types::pem::PemObject;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-pub type UpstreamClient = Client<HttpsConnector<HttpConnector>, Body>;
+/// The clients of one Proxy filter (cheap to clone: both halves are shared).
+#[derive(Clone, Debug)]
+pub struct UpstreamClient {
+    plain: Http1Pool,
+    tls: Client<HttpsConnector<HttpConnector>, Body>,
+}
+
+/// Why a backend request got no response.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    #[error(transparent)]
+    Plain(#[from] Http1Error),
+    #[error("{0}")]
+    Tls(#[from] hyper_util::client::legacy::Error),
+}
+
+impl UpstreamClient {
+    /// Sends `request` (absolute URI) and returns the response head with its body still
+    /// streaming, capped at `body_limit` bytes.
+    pub async fn request(&self, request: Request, body_limit: Option<u64>) -> Result<Response, UpstreamError> {
+        if request.uri().scheme() == Some(&Scheme::HTTP) {
+            return Ok(self.plain.request(request, body_limit).await?);
+        }
+        let response = self.tls.request(request).await?;
+        let (parts, incoming) = response.into_parts();
+        let body = if http_body::Body::is_end_stream(&incoming) {
+            Body::Empty
+        } else {
+            Body::stream(incoming, body_limit)
+        };
+        Ok(Response::from_parts(parts, body))
+    }
+}
 
 /// Dial timeout, as Easegress uses.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -34,12 +70,16 @@ pub fn build(tls: Option<&UpstreamTlsSpec>, max_idle_per_host: usize) -> Result<
         .https_or_http()
         .enable_all_versions()
         .wrap_connector(http);
-    Ok(Client::builder(TokioExecutor::new())
+    let tls = Client::builder(TokioExecutor::new())
         .timer(TokioTimer::new())
         .pool_timer(TokioTimer::new())
         .pool_idle_timeout(IDLE_TIMEOUT)
         .pool_max_idle_per_host(max_idle_per_host)
-        .build(https))
+        .build(https);
+    Ok(UpstreamClient {
+        plain: Http1Pool::new(max_idle_per_host),
+        tls,
+    })
 }
 
 fn tls_config(spec: UpstreamTlsSpec) -> Result<rustls::ClientConfig, FieldError> {

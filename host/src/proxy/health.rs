@@ -189,7 +189,7 @@ impl HealthProbe {
             request = request.header(name, value);
         }
         let request = request.body(Body::Empty).map_err(|e| e.to_string())?;
-        let response = tokio::time::timeout(self.timeout, self.client.request(request))
+        let response = tokio::time::timeout(self.timeout, self.client.request(request, None))
             .await
             .map_err(|_| format!("no answer within {:?}", self.timeout))?
             .map_err(|e| format!("request failed: {e}"))?;

@@ -5,6 +5,7 @@
 mod balance;
 mod client;
 mod health;
+mod http1_pool;
 mod matcher;
 mod pool;
 pub mod spec;

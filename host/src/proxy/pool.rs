@@ -9,7 +9,7 @@ use super::results;
 use super::spec::PoolSpec;
 use super::upstream::Server;
 use crate::config::FieldError;
-use crate::http::{hop_by_hop, responses, Body, BodyError, Request, Response};
+use crate::http::{hop_by_hop, responses, BodyError, Request, Response};
 use crate::metrics::{Exchange, PoolStats};
 use crate::pipeline::guard::{self, Attempt, GuardedAttempt};
 use crate::pipeline::resilience::ResiliencePolicies;
@@ -278,7 +278,7 @@ impl Pool {
     }
 
     async fn send(&self, client: &UpstreamClient, upstream: Request) -> Result<Response, Failure> {
-        let sent = client.request(upstream);
+        let sent = client.request(upstream, self.max_body);
         let result = match self.timeout {
             Some(limit) => tokio::time::timeout(limit, sent).await.map_err(|_| Failure::Timeout)?,
             None => sent.await,
@@ -290,14 +290,9 @@ impl Pool {
                 Failure::Server(e.to_string())
             }
         })?;
-        let (mut parts, incoming) = response.into_parts();
+        let (mut parts, body) = response.into_parts();
         hop_by_hop::strip(&mut parts.headers);
         parts.version = Version::HTTP_11;
-        let body = if incoming.is_end_stream() {
-            Body::Empty
-        } else {
-            Body::stream(incoming, self.max_body)
-        };
         Ok(Response::from_parts(parts, body))
     }
 
@@ -319,7 +314,7 @@ impl Pool {
         let request_bytes = upstream.body().size_hint().exact().unwrap_or(0);
         let started = Instant::now();
         tokio::spawn(async move {
-            let (status, response_bytes, result) = match client.request(upstream).await {
+            let (status, response_bytes, result) = match client.request(upstream, None).await {
                 Ok(response) => (response.status().as_u16(), response.body().size_hint().exact(), ""),
                 Err(e) => {
                     tracing::debug!(error = %e, "mirror request failed");
