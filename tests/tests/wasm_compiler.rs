@@ -5,6 +5,7 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 use weir_tests::net::free_port;
+use weir_tests::yaml::front_and_pipeline;
 use weir_tests::{Backend, Weir};
 
 #[allow(dead_code, reason = "this file uses only the example filter")]
@@ -50,36 +51,13 @@ async fn a_running_proxy_compiles_in_a_child_and_leaves_no_files_behind() {
     let backend = Backend::start("b").await;
     let port = free_port();
     let tmp = tempfile::tempdir().unwrap();
-    let config = format!(
-        r#"
-kind: HTTPServer
-name: front
-port: {port}
-address: 127.0.0.1
-rules:
-  - paths:
-      - backend: pipeline
----
-kind: Pipeline
-name: pipeline
-flow:
-  - filter: key
-  - filter: proxy
-filters:
-  - name: key
-    kind: Wasm
-    module: {module}
-    config:
-      keys:
-        k1: alice
-  - name: proxy
-    kind: Proxy
-    pools:
-      - servers:
-          - url: {url}
-"#,
-        module = guests::API_KEY_FILTER,
-        url = backend.url()
+    let config = front_and_pipeline(
+        port,
+        &format!(
+            "flow:\n  - filter: key\n  - filter: proxy\nfilters:\n  - name: key\n    kind: Wasm\n    module: {}\n    config: {{keys: {{k1: alice}}}}\n  - name: proxy\n    kind: Proxy\n    pools: [{{servers: [{{url: \"{}\"}}]}}]\n",
+            guests::API_KEY_FILTER,
+            backend.url()
+        ),
     );
     let weir = Weir::start_with_env(
         &config,
