@@ -193,7 +193,11 @@ async fn run(
     watch: bool,
 ) -> anyhow::Result<()> {
     let auth = AdminAuth::new(admin_addr, admin_token).map_err(anyhow::Error::msg)?;
-    weir::wasm::use_child_process(weir::wasm::this_program().context("cannot find the weir program itself")?);
+    // WEIR_COMPILE_IN_PROCESS is an operator's way out, say where no child process may
+    // be started.
+    if std::env::var_os("WEIR_COMPILE_IN_PROCESS").is_none() {
+        weir::wasm::use_child_process(weir::wasm::this_program().context("cannot find the weir program itself")?);
+    }
     // Watching starts before the first read, so no change can slip between the two.
     let file_watch = if watch {
         Some(FileWatch::new(&config).context("cannot watch the configuration file")?)

@@ -43,18 +43,19 @@ impl Weir {
 
     /// Like [`Weir::start`], with extra files written beside the config.
     pub fn start_with_files(config: &str, files: &[(&str, &[u8])], ports: &[u16]) -> Weir {
-        let dir = tempfile::tempdir().unwrap();
-        for (name, content) in files {
-            std::fs::write(dir.path().join(name), content).unwrap();
-        }
-        let config_path = dir.path().join("weir.yaml");
-        std::fs::write(&config_path, config).unwrap();
-        Weir::spawn(dir, &config_path, &[], &[]).wait_for(ports)
+        Weir::start_in_new_dir(config, files, &[], ports)
     }
 
     /// Like [`Weir::start`], with extra environment variables for the weir process.
     pub fn start_with_env(config: &str, env: &[(&str, &str)], ports: &[u16]) -> Weir {
+        Weir::start_in_new_dir(config, &[], env, ports)
+    }
+
+    fn start_in_new_dir(config: &str, files: &[(&str, &[u8])], env: &[(&str, &str)], ports: &[u16]) -> Weir {
         let dir = tempfile::tempdir().unwrap();
+        for (name, content) in files {
+            std::fs::write(dir.path().join(name), content).unwrap();
+        }
         let config_path = dir.path().join("weir.yaml");
         std::fs::write(&config_path, config).unwrap();
         Weir::spawn(dir, &config_path, &[], env).wait_for(ports)

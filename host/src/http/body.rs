@@ -64,13 +64,21 @@ impl Body {
         }
     }
 
-    /// A stream that runs `on_end` once it has been read to its end.
-    pub fn stream_then(body: Incoming, limit: Option<u64>, on_end: OnEnd) -> Self {
+    /// A body received from a backend: `Empty` when nothing follows the head, else a
+    /// stream capped at `limit`. `on_end` runs once it has been read to its end (at
+    /// once for an empty one).
+    pub fn received(body: Incoming, limit: Option<u64>, on_end: Option<OnEnd>) -> Self {
+        if http_body::Body::is_end_stream(&body) {
+            if let Some(on_end) = on_end {
+                on_end.run();
+            }
+            return Body::Empty;
+        }
         Body::Stream {
             body,
             limit,
             seen: 0,
-            on_end: Some(on_end),
+            on_end,
         }
     }
 

@@ -44,20 +44,14 @@ impl UpstreamClient {
             return Ok(self.plain.request(request, body_limit).await?);
         }
         let response = self.tls.request(request).await?;
-        let (parts, incoming) = response.into_parts();
-        let body = if http_body::Body::is_end_stream(&incoming) {
-            Body::Empty
-        } else {
-            Body::stream(incoming, body_limit)
-        };
-        Ok(Response::from_parts(parts, body))
+        Ok(response.map(|incoming| Body::received(incoming, body_limit, None)))
     }
 }
 
 /// Dial timeout, as Easegress uses.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+pub(super) const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long an idle pooled connection is kept.
-const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+pub(super) const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// A client for one Proxy filter. `max_idle_per_host` of 0 disables reuse (health checks).
 pub fn build(tls: Option<&UpstreamTlsSpec>, max_idle_per_host: usize) -> Result<UpstreamClient, FieldError> {

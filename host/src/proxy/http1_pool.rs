@@ -6,9 +6,10 @@
 //! large futures around while checking out and racing a new connect. Profiles of the
 //! pass-through benchmark put that at about a tenth of the proxy's CPU. Here a
 //! connection goes back to its pool when its response body has been read to the end
-//! (`Body::stream_then`), and a request takes the most recently used idle connection
+//! (`Body::received`), and a request takes the most recently used idle connection
 //! with one lock and one hash lookup.
 
+use super::client::{CONNECT_TIMEOUT, IDLE_TIMEOUT};
 use crate::http::body::OnEnd;
 use crate::http::{Body, Request};
 use http::header::HOST;
@@ -22,10 +23,6 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 
-/// How long connecting may take (as Easegress dials).
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
-/// An idle connection older than this is closed rather than reused.
-const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 /// How often idle connections past `IDLE_TIMEOUT` are looked for and closed.
 const SWEEP_EVERY: Duration = Duration::from_secs(30);
 
@@ -122,23 +119,18 @@ impl Http1Pool {
         authority: Authority,
         body_limit: Option<u64>,
     ) -> http::Response<Body> {
-        let (parts, incoming) = response.into_parts();
-        if self.shared.max_idle_per_host == 0 {
-            // Dropping the sender closes the connection once this response is done.
-            return http::Response::from_parts(parts, Body::stream(incoming, body_limit));
-        }
-        self.start_sweeping();
-        let pool = Arc::downgrade(&self.shared);
-        let give_back = move || {
-            if let Some(shared) = pool.upgrade() {
-                shared.put(authority, sender);
-            }
-        };
-        if http_body::Body::is_end_stream(&incoming) {
-            give_back();
-            return http::Response::from_parts(parts, Body::Empty);
-        }
-        http::Response::from_parts(parts, Body::stream_then(incoming, body_limit, OnEnd::new(give_back)))
+        // With no idle connections kept, dropping the sender closes the connection once
+        // this response is done.
+        let give_back = (self.shared.max_idle_per_host > 0).then(|| {
+            self.start_sweeping();
+            let pool = Arc::downgrade(&self.shared);
+            OnEnd::new(move || {
+                if let Some(shared) = pool.upgrade() {
+                    shared.put(authority, sender);
+                }
+            })
+        });
+        response.map(|incoming| Body::received(incoming, body_limit, give_back))
     }
 
     /// The most recently used idle connection to `authority` that is still open.
@@ -156,9 +148,8 @@ impl Http1Pool {
     /// Closes idle connections past `IDLE_TIMEOUT` every `SWEEP_EVERY`, for as long as
     /// the pool exists, so a burst of traffic does not hold sockets open for ever.
     fn start_sweeping(&self) {
-        let pool = Arc::downgrade(&self.shared);
         self.shared.sweeping.call_once(|| {
-            tokio::spawn(sweep(pool));
+            tokio::spawn(sweep(Arc::downgrade(&self.shared)));
         });
     }
 }
