@@ -4,6 +4,12 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
+/// An HTTP client for talking to the weir under test: never through a proxy from the
+/// environment (loopback addresses only).
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().unwrap()
+}
+
 /// A loopback port that was free a moment ago.
 ///
 /// Chosen below the kernel's ephemeral range (32768 and up by default): ports from that

@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use std::process::{Command, Stdio};
 use std::time::Duration;
-use weir_tests::net::{free_port, wait_until};
+use weir_tests::net::{client, free_port, wait_until};
 use weir_tests::weir::{binary, run_expecting_failure_with};
 use weir_tests::{Backend, Weir};
 
@@ -24,7 +24,7 @@ async fn objects_api_status_codes_and_formats() {
     let (a, b) = (Backend::start("a").await, Backend::start("b").await);
     let port = free_port();
     let weir = Weir::start(&config(port, &a), &[port]);
-    let c = reqwest::Client::builder().no_proxy().build().unwrap();
+    let c = client();
     let objects = weir.admin_url("/apis/v2/objects");
     let one = |name: &str| weir.admin_url(&format!("/apis/v2/objects/{name}"));
 
@@ -148,7 +148,7 @@ async fn api_changes_are_written_back_and_survive_a_restart() {
     let (a, b) = (Backend::start("a").await, Backend::start("b").await);
     let port = free_port();
     let weir = Weir::start(&config(port, &a), &[port]);
-    let c = reqwest::Client::builder().no_proxy().build().unwrap();
+    let c = client();
     let created = c
         .post(weir.admin_url("/apis/v2/objects"))
         .body(pipeline("extra", &b))
@@ -196,7 +196,7 @@ async fn mutations_beyond_loopback_need_the_token() {
         admin_port
     ))
     .is_ok()));
-    let c = reqwest::Client::builder().no_proxy().build().unwrap();
+    let c = client();
     let objects = format!("http://127.0.0.1:{admin_port}/apis/v2/objects");
     let body = pipeline("extra", &a);
     assert_eq!(
@@ -233,7 +233,7 @@ async fn metrics_parse_as_prometheus_text_and_move_with_traffic() {
     let a = Backend::start("a").await;
     let port = free_port();
     let weir = Weir::start(&config(port, &a), &[port]);
-    let c = reqwest::Client::builder().no_proxy().build().unwrap();
+    let c = client();
     let count = |text: &str| -> f64 {
         text.lines()
             .filter(|l| l.starts_with("weir_http_requests_total{") && l.contains("server=\"front\""))

@@ -4,7 +4,7 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use weir_tests::net::free_port;
+use weir_tests::net::{client, free_port};
 use weir_tests::Weir;
 
 /// A backend answering every request with one JSON body, as the docs' demo1..3 do.
@@ -71,7 +71,7 @@ async fn backends() -> [JsonBackend; 3] {
 }
 
 async fn get(port: u16) -> (u16, String) {
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let client = client();
     let response = client.get(format!("http://127.0.0.1:{port}/api")).send().await.unwrap();
     (response.status().as_u16(), response.text().await.unwrap())
 }

@@ -4,7 +4,7 @@
 //! equivalent.
 
 use reqwest::StatusCode;
-use weir_tests::net::free_port;
+use weir_tests::net::{client, free_port};
 use weir_tests::{Backend, Weir};
 
 #[allow(dead_code, reason = "this file uses some of the guests")]
@@ -15,10 +15,6 @@ mod guests {
 #[allow(dead_code, reason = "this file uses some of the AssemblyScript filters")]
 mod assemblyscript {
     include!(concat!(env!("OUT_DIR"), "/assemblyscript.rs"));
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().unwrap()
 }
 
 /// A server in front of a pipeline running the filter `filter` (YAML of one filter

@@ -6,7 +6,7 @@
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::StatusCode;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use weir_tests::net::free_port;
+use weir_tests::net::{client, free_port};
 use weir_tests::{Backend, Weir};
 
 #[allow(dead_code, reason = "this file uses one of the AssemblyScript filters")]
@@ -31,10 +31,6 @@ fn start(allowed_prefix: &str) -> (Weir, String) {
     let module = std::fs::read(assemblyscript::AS_HOST_IMPORTS).unwrap();
     let weir = Weir::start_with_files(&config, &[("filter.wasm", &module)], &[port]);
     (weir, format!("http://127.0.0.1:{port}/probe"))
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().unwrap()
 }
 
 /// A header the fixture answered with, as UTF-8 text (`to_str` refuses non-ASCII).

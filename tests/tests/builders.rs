@@ -3,15 +3,11 @@
 //! namespace and the pipeline's `data`, a copy through `sourceNamespace`, results for
 //! `jumpIf`, and `buildErr`.
 
-use weir_tests::net::free_port;
+use weir_tests::net::{client, free_port};
 use weir_tests::{Backend, Weir};
 
 fn server(port: u16) -> String {
     format!("kind: HTTPServer\nname: front\nport: {port}\naddress: 127.0.0.1\nrules:\n  - paths:\n      - backend: pipeline\n---\n")
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().unwrap()
 }
 
 #[tokio::test]

@@ -2,13 +2,9 @@
 //! kept for that request only, later templates in other namespaces read it as
 //! `.data.KEY`, and each builder's template sees its own step's namespace.
 
-use weir_tests::net::free_port;
+use weir_tests::net::{client, free_port};
 use weir_tests::yaml::front_and_pipeline;
 use weir_tests::{Backend, Weir};
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn built_data_reaches_later_templates_of_the_same_request_only() {

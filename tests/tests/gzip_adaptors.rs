@@ -4,7 +4,7 @@
 //! between the two servers carries gzip, which the test looks at directly.
 
 use reqwest::StatusCode;
-use weir_tests::net::free_port;
+use weir_tests::net::{client, free_port};
 use weir_tests::{Backend, Weir};
 
 #[tokio::test]
@@ -70,7 +70,7 @@ filters:
         backend.url()
     );
     let _weir = Weir::start(&config, &[outer, inner]);
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let client = client();
     let payload = r#"{"order": "a book", "notes": "plain text that gzip shrinks, shrinks, shrinks"}"#;
 
     let through_both = client
@@ -146,7 +146,7 @@ filters:
         pipeline("docs", "decompressFail")
     );
     let _weir = Weir::start(&config, &[port]);
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let client = client();
     for (path, spelling) in [("code", "decompressFailed"), ("docs", "decompressFail")] {
         let response = client
             .post(format!("http://127.0.0.1:{port}/{path}"))

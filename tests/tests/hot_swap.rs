@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 use weir_tests::load::Load;
-use weir_tests::net::{free_port, wait_until_async};
+use weir_tests::net::{client, free_port, wait_until_async};
 use weir_tests::{Backend, Weir};
 
 fn config(port: u16, backend_url: &str) -> String {
@@ -25,7 +25,7 @@ fn write_config(path: &std::path::Path, text: &str, by_rename: bool) {
 }
 
 async fn serves(port: u16, backend: &str) -> bool {
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let client = client();
     match client.get(format!("http://127.0.0.1:{port}/")).send().await {
         Ok(r) => r.headers().get("x-backend").is_some_and(|v| v == backend),
         Err(_) => false,
@@ -111,7 +111,7 @@ async fn broken_changes_under_load_are_refused_and_reported() {
     let (a, b) = (Backend::start("a").await, Backend::start("b").await);
     let port = free_port();
     let weir = Weir::start(&config(port, &a.url()), &[port]);
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let client = client();
     let load = Load::start(&format!("http://127.0.0.1:{port}/"), 8);
     let last_reload = || async {
         let status: serde_json::Value = client
@@ -164,7 +164,7 @@ async fn requests_in_flight_finish_on_the_old_pipeline() {
     let (a, b) = (Backend::start("a").await, Backend::start("b").await);
     let port = free_port();
     let weir = Weir::start(&config(port, &a.url()), &[port]);
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let client = client();
     let slow: Vec<_> = (0..4)
         .map(|_| {
             let request = client

@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use std::collections::HashMap;
 use std::time::Duration;
-use weir_tests::net::{free_port, wait_until_async};
+use weir_tests::net::{client, free_port, wait_until_async};
 use weir_tests::{Backend, Weir};
 
 fn server(port: u16) -> String {
@@ -19,10 +19,6 @@ rules:
       - backend: pipeline
 "#
     )
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().unwrap()
 }
 
 async fn backend_of(client: &reqwest::Client, port: u16, headers: &[(&str, &str)]) -> (StatusCode, String) {

@@ -5,7 +5,7 @@
 
 use reqwest::StatusCode;
 use std::time::{Duration, Instant};
-use weir_tests::net::{free_port, wait_until_async};
+use weir_tests::net::{client, free_port, wait_until_async};
 use weir_tests::{Backend, Weir};
 
 fn config(port: u16, backend: &Backend, policy: &str) -> String {
@@ -44,10 +44,6 @@ filters:
 "#,
         backend.url()
     )
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().unwrap()
 }
 
 /// 10 allowed per minute, no waiting: of 60 requests from 12 concurrent connections,

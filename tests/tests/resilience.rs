@@ -6,14 +6,10 @@
 
 use reqwest::StatusCode;
 use std::time::{Duration, Instant};
-use weir_tests::net::free_port;
+use weir_tests::net::{client, free_port};
 use weir_tests::weir::run_expecting_failure;
 use weir_tests::yaml::{front, front_and_pipeline};
 use weir_tests::{Backend, Weir};
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().unwrap()
-}
 
 /// Retry as a pool policy: 2 failures then success, within 3 attempts.
 fn pool_retry_config(port: u16, backend: &Backend) -> String {

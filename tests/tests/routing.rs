@@ -2,7 +2,7 @@
 
 use reqwest::StatusCode;
 use std::time::Duration;
-use weir_tests::net::{free_port, raw_exchange};
+use weir_tests::net::{client, free_port, raw_exchange};
 use weir_tests::{Backend, Weir};
 
 fn config(port: u16, blocked_port: u16, backend: &str) -> String {
@@ -99,7 +99,7 @@ async fn fixture() -> Fixture {
     let backend = Backend::start("echo").await;
     let (port, blocked_port) = (free_port(), free_port());
     let weir = Weir::start(&config(port, blocked_port, &backend.url()), &[port, blocked_port]);
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let client = client();
     Fixture {
         _weir: weir,
         backend,

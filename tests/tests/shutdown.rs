@@ -3,7 +3,7 @@
 
 use std::net::TcpStream;
 use std::time::Duration;
-use weir_tests::net::{free_port, wait_until, wait_until_async};
+use weir_tests::net::{client, free_port, wait_until, wait_until_async};
 use weir_tests::{Backend, Weir};
 
 fn config(port: u16, backend: &Backend) -> String {
@@ -14,7 +14,7 @@ async fn drains_on(signal: &str) {
     let backend = Backend::start("slow").await;
     let port = free_port();
     let mut weir = Weir::start(&config(port, &backend), &[port]);
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let client = client();
     let in_flight: Vec<_> = (0..3)
         .map(|_| {
             let request = client

@@ -3,7 +3,7 @@
 //! request in each, a ResultBuilder branches on it, and a ResponseBuilder in DEFAULT
 //! sees `DEFAULT`.
 
-use weir_tests::net::free_port;
+use weir_tests::net::{client, free_port};
 use weir_tests::{yaml, Backend, Weir};
 
 #[tokio::test]
@@ -58,7 +58,7 @@ filters:
         backend.url()
     );
     let _weir = Weir::start(&config, &[port]);
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let client = client();
     let response = client.get(format!("http://127.0.0.1:{port}/")).send().await.unwrap();
     assert_eq!(response.status().as_u16(), 200);
     assert_eq!(response.headers()["x-namespace"], "DEFAULT");

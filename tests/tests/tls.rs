@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use rustls_pki_types::pem::PemObject;
 use std::sync::Arc;
 use weir_tests::certs::{yaml_block, TestCa};
-use weir_tests::net::free_port;
+use weir_tests::net::{client, free_port};
 use weir_tests::{Backend, BackendOptions, Weir};
 
 /// A TLS server config with pairs `a` (for a.test) and `b` (for b.test), and a's
@@ -190,7 +190,7 @@ async fn https_backends_are_verified_and_spoken_to_over_h2() {
     let _w2 = Weir::start(&(front(untrusted) + &pipeline(&backend.url(), "")), &[untrusted]);
     let insecure = "    mtls:\n      insecureSkipVerify: true\n";
     let _w3 = Weir::start(&(front(skip) + &pipeline(&backend.url(), insecure)), &[skip]);
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let client = client();
     let get = |port: u16| client.get(format!("http://127.0.0.1:{port}/tls")).send();
 
     let ok = get(trusted).await.unwrap();

@@ -3,7 +3,7 @@
 //! entries are covered by the validator's unit tests: nothing here makes them).
 
 use std::process::Command;
-use weir_tests::net::free_port;
+use weir_tests::net::{client, free_port};
 use weir_tests::yaml::validator_then_proxy;
 use weir_tests::{Backend, Weir};
 
@@ -45,7 +45,7 @@ async fn htpasswd_users_pass_and_others_get_401() {
         &backend.url(),
     );
     let _weir = Weir::start_with_files(&config, &[("users.htpasswd", htpasswd.as_bytes())], &[port]);
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let client = client();
     let send = |user: &str, password: &str| {
         client
             .get(format!("http://127.0.0.1:{port}/"))

@@ -6,7 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use std::path::Path;
 use std::process::Command;
-use weir_tests::net::free_port;
+use weir_tests::net::{client, free_port};
 use weir_tests::yaml::validator_then_proxy;
 use weir_tests::{Backend, Weir};
 
@@ -104,7 +104,7 @@ fn config(port: u16, backend: &Backend, jwt: &str) -> String {
 }
 
 async fn status(port: u16, header: (&str, String)) -> (u16, String) {
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let client = client();
     let r = client
         .get(format!("http://127.0.0.1:{port}/"))
         .header(header.0, header.1)

@@ -5,7 +5,7 @@
 use http_body_util::BodyExt;
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
-use weir_tests::net::free_port;
+use weir_tests::net::{client, free_port};
 use weir_tests::yaml::validator_then_proxy;
 use weir_tests::{Backend, Weir};
 
@@ -68,7 +68,7 @@ async fn introspection_lets_active_tokens_through_and_answers_401_otherwise() {
         &backend.url(),
     );
     let _weir = Weir::start(&config, &[port]);
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let client = client();
     let send = |auth: Option<&'static str>| {
         let mut request = client.get(format!("http://127.0.0.1:{port}/"));
         if let Some(auth) = auth {

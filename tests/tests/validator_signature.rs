@@ -9,7 +9,7 @@
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use std::time::{SystemTime, UNIX_EPOCH};
-use weir_tests::net::free_port;
+use weir_tests::net::{client, free_port};
 use weir_tests::{Backend, Weir};
 
 const KEY_ID: &str = "AKWEIRTEST";
@@ -236,7 +236,7 @@ filters:
             port,
             backend,
             _weir: weir,
-            client: reqwest::Client::builder().no_proxy().build().unwrap(),
+            client: client(),
         }
     }
 

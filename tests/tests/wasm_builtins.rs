@@ -4,7 +4,7 @@
 
 use reqwest::StatusCode;
 use std::time::{Duration, Instant};
-use weir_tests::net::free_port;
+use weir_tests::net::{client, free_port};
 use weir_tests::{Backend, Weir};
 
 fn server(port: u16) -> String {
@@ -19,10 +19,6 @@ rules:
       - backend: pipeline
 "#
     )
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().unwrap()
 }
 
 fn proxy_to(backend: &Backend) -> String {

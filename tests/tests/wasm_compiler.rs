@@ -4,7 +4,7 @@
 
 use std::io::Write;
 use std::process::{Command, Stdio};
-use weir_tests::net::free_port;
+use weir_tests::net::{client, free_port};
 use weir_tests::yaml::front_and_pipeline;
 use weir_tests::{Backend, Weir};
 
@@ -69,7 +69,7 @@ async fn serve_through_the_example_filter(extra_env: &[(&str, &str)]) -> (Weir, 
     env.extend_from_slice(extra_env);
     let weir = Weir::start_with_env(&config, &env, &[port]);
 
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let client = client();
     let url = format!("http://127.0.0.1:{port}/x");
     let allowed = client.get(&url).header("x-api-key", "k1").send().await.unwrap();
     assert_eq!(allowed.status(), 200);

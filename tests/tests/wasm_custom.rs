@@ -4,16 +4,12 @@
 
 use reqwest::StatusCode;
 use std::time::{Duration, Instant};
-use weir_tests::net::free_port;
+use weir_tests::net::{client, free_port};
 use weir_tests::weir::run_expecting_failure;
 use weir_tests::{Backend, Weir};
 
 mod guests {
     include!(concat!(env!("OUT_DIR"), "/guests.rs"));
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder().no_proxy().build().unwrap()
 }
 
 /// A server in front of a pipeline running `filter` (YAML of one filter named `f`)

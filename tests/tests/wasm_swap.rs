@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 use weir_tests::load::Load;
-use weir_tests::net::{free_port, wait_until_async};
+use weir_tests::net::{client, free_port, wait_until_async};
 use weir_tests::{Backend, Weir};
 
 #[allow(dead_code, reason = "the generated file names every guest; these tests use two")]
@@ -31,7 +31,7 @@ fn module_of(body: &str) -> &'static str {
 }
 
 async fn served_by(port: u16) -> Option<&'static str> {
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let client = client();
     let response = client.get(format!("http://127.0.0.1:{port}/")).send().await.ok()?;
     Some(module_of(&response.text().await.ok()?))
 }
@@ -107,7 +107,7 @@ async fn shared_state_survives_a_rebuild_of_the_pipeline() {
     let port = free_port();
     let counter = std::fs::read(guests::COUNTER).unwrap();
     let weir = Weir::start_with_files(&config(port, &backend, ""), &[("marker.wasm", &counter)], &[port]);
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let client = client();
     for _ in 0..10 {
         client.get(format!("http://127.0.0.1:{port}/")).send().await.unwrap();
     }
@@ -145,7 +145,7 @@ async fn a_broken_module_under_load_is_refused_and_reported() {
     let set_header = std::fs::read(guests::SET_HEADER).unwrap();
     let weir = Weir::start_with_files(&config(port, &backend, ""), &[("marker.wasm", &set_header)], &[port]);
     let module_path = weir.dir.path().join("marker.wasm");
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let client = client();
     let load = Load::start(&format!("http://127.0.0.1:{port}/"), 8);
 
     let temporary = module_path.with_extension("partial");
