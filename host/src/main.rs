@@ -15,6 +15,11 @@ use weir::reload::ReloadLog;
 use weir::store::ConfigStore;
 use weir::watch::FileWatch;
 
+/// See the note on the `mimalloc` dependency: most of a request's allocations are
+/// small and freed on the same thread soon after.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "weir",

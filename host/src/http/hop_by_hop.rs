@@ -9,7 +9,8 @@ const STANDARD: usize = 8;
 /// Where `Connection` is in [`ALWAYS`].
 const CONNECTION_AT: usize = 0;
 
-const ALWAYS: [HeaderName; STANDARD] = [
+/// A `static`, not a `const`: each use of a `const` array builds and drops a copy.
+static ALWAYS: [HeaderName; STANDARD] = [
     header::CONNECTION,
     HeaderName::from_static("keep-alive"),
     header::PROXY_AUTHENTICATE,
@@ -63,10 +64,16 @@ const PROXY_CONNECTION: &str = "proxy-connection";
 
 /// Where `name` is in [`ALWAYS`], or `STANDARD` for `Proxy-Connection`.
 fn hop_by_hop_index(name: &HeaderName) -> Option<usize> {
+    let name = name.as_str();
+    // Most headers a message carries (host, accept, content-type, date, ...) have a
+    // length no hop-by-hop name has, which settles them without a comparison.
+    if !matches!(name.len(), 2 | 7 | 10 | 16 | 17 | 18 | 19) {
+        return None;
+    }
     ALWAYS
         .iter()
-        .position(|h| h == name)
-        .or_else(|| (name.as_str() == PROXY_CONNECTION).then_some(STANDARD))
+        .position(|h| h.as_str() == name)
+        .or_else(|| (name == PROXY_CONNECTION).then_some(STANDARD))
 }
 
 /// True when `name` is one of the standard hop-by-hop headers.
@@ -110,5 +117,15 @@ mod tests {
         h.insert("proxy-connection", "keep-alive".parse().unwrap());
         strip(&mut h);
         assert!(h.is_empty());
+    }
+
+    #[test]
+    fn every_hop_by_hop_name_passes_the_length_test() {
+        for (i, name) in ALWAYS.iter().enumerate() {
+            assert_eq!(hop_by_hop_index(name), Some(i), "{name}");
+        }
+        let proxy_connection = HeaderName::from_static(PROXY_CONNECTION);
+        assert_eq!(hop_by_hop_index(&proxy_connection), Some(STANDARD));
+        assert_eq!(hop_by_hop_index(&header::USER_AGENT), None);
     }
 }

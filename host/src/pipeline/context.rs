@@ -38,7 +38,11 @@ pub struct GuardCall {
 #[derive(Debug)]
 pub struct Context {
     client_addr: SocketAddr,
-    slots: Vec<Slot>,
+    /// Namespace DEFAULT, kept inline: most pipelines use no other, and then a request
+    /// needs no allocation for its slots.
+    default: Slot,
+    /// Namespaces 1.. (`NamespaceId(i)` is `others[i - 1]`).
+    others: Vec<Slot>,
     /// The pipeline's namespace names, index = [`NamespaceId`], so that filters can
     /// reach another namespace by name.
     names: Arc<[String]>,
@@ -52,11 +56,13 @@ pub struct Context {
 impl Context {
     /// A context for `namespace_count` namespaces, with `request` in DEFAULT.
     pub fn new(request: Request, client_addr: SocketAddr, namespace_count: usize) -> Self {
-        let mut slots: Vec<Slot> = (0..namespace_count.max(1)).map(|_| Slot::default()).collect();
-        slots[0].request = Some(request);
         Context {
             client_addr,
-            slots,
+            default: Slot {
+                request: Some(request),
+                response: None,
+            },
+            others: (1..namespace_count).map(|_| Slot::default()).collect(),
             names: Arc::from([]),
             data: Vec::new(),
             guard: GuardCall::default(),
@@ -103,44 +109,58 @@ impl Context {
         &self.data
     }
 
+    fn slot(&self, ns: NamespaceId) -> Option<&Slot> {
+        match ns.0 {
+            0 => Some(&self.default),
+            i => self.others.get(i - 1),
+        }
+    }
+
+    fn slot_mut(&mut self, ns: NamespaceId) -> Option<&mut Slot> {
+        match ns.0 {
+            0 => Some(&mut self.default),
+            i => self.others.get_mut(i - 1),
+        }
+    }
+
     /// The address of the client that sent the request.
     pub fn client_addr(&self) -> SocketAddr {
         self.client_addr
     }
 
     pub fn request(&self, ns: NamespaceId) -> Option<&Request> {
-        self.slots.get(ns.0)?.request.as_ref()
+        self.slot(ns)?.request.as_ref()
     }
 
     pub fn request_mut(&mut self, ns: NamespaceId) -> Option<&mut Request> {
-        self.slots.get_mut(ns.0)?.request.as_mut()
+        self.slot_mut(ns)?.request.as_mut()
     }
 
     pub fn set_request(&mut self, ns: NamespaceId, request: Request) {
-        if let Some(slot) = self.slots.get_mut(ns.0) {
+        if let Some(slot) = self.slot_mut(ns) {
             slot.request = Some(request);
         }
     }
 
     pub fn response(&self, ns: NamespaceId) -> Option<&Response> {
-        self.slots.get(ns.0)?.response.as_ref()
+        self.slot(ns)?.response.as_ref()
     }
 
     pub fn response_mut(&mut self, ns: NamespaceId) -> Option<&mut Response> {
-        self.slots.get_mut(ns.0)?.response.as_mut()
+        self.slot_mut(ns)?.response.as_mut()
     }
 
     pub fn set_response(&mut self, ns: NamespaceId, response: Response) {
-        if let Some(slot) = self.slots.get_mut(ns.0) {
+        if let Some(slot) = self.slot_mut(ns) {
             slot.response = Some(response);
         }
     }
 
     pub fn take_response(&mut self, ns: NamespaceId) -> Option<Response> {
-        self.slots.get_mut(ns.0)?.response.take()
+        self.slot_mut(ns)?.response.take()
     }
 
     pub fn take_request(&mut self, ns: NamespaceId) -> Option<Request> {
-        self.slots.get_mut(ns.0)?.request.take()
+        self.slot_mut(ns)?.request.take()
     }
 }

@@ -18,7 +18,7 @@ use http::{HeaderValue, Uri};
 use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
@@ -47,7 +47,9 @@ pub struct Http1Pool {
 
 #[derive(Debug)]
 struct Shared {
-    idle: Mutex<HashMap<Authority, Vec<Idle>>>,
+    /// Keyed by backend address, which comes from the configuration, never from a
+    /// client: a fast hash is safe here (see the note on `rustc-hash`).
+    idle: Mutex<FxHashMap<Authority, Vec<Idle>>>,
     /// Idle connections kept per backend; 0 closes each one after its response.
     max_idle_per_host: usize,
     sweeping: std::sync::Once,
@@ -63,7 +65,7 @@ impl Http1Pool {
     pub fn new(max_idle_per_host: usize) -> Self {
         Http1Pool {
             shared: Arc::new(Shared {
-                idle: Mutex::new(HashMap::new()),
+                idle: Mutex::new(FxHashMap::default()),
                 max_idle_per_host,
                 sweeping: std::sync::Once::new(),
             }),

@@ -271,8 +271,13 @@ fn framing_of(head: &[u8]) -> Framing {
         return Framing::Unknown;
     }
     let (mut length, mut chunked, mut has_te) = (None, false, false);
-    for line in head.split(|&b| b == b'\n').skip(1) {
-        let Some(colon) = line.iter().position(|&b| b == b':') else {
+    for line in header_lines(head) {
+        // Only Content-Length and Transfer-Encoding matter: every other line is passed
+        // over on its first byte.
+        if !matches!(line.first(), Some(b'c' | b'C' | b't' | b'T')) {
+            continue;
+        }
+        let Some(colon) = memchr::memchr(b':', line) else {
             continue;
         };
         let (name, value) = (&line[..colon], trim(&line[colon + 1..]));
@@ -309,18 +314,22 @@ fn trim(bytes: &[u8]) -> &[u8] {
     &bytes[start..end]
 }
 
-/// The index just past the first blank line (`\r\n\r\n`) in `bytes`. Stepping from
-/// one `\n` to the next is several times cheaper than comparing every 4-byte window.
+/// The lines of a head after its request line, found with a vectorised search.
+fn header_lines(head: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut ends = memchr::memchr_iter(b'\n', head);
+    let mut start = ends.next().map_or(head.len(), |i| i + 1);
+    ends.chain(std::iter::once(head.len())).map(move |end| {
+        let line = &head[start..end];
+        start = end + 1;
+        line
+    })
+}
+
+/// The index just past the first blank line (`\r\n\r\n`) in `bytes`.
 fn head_end(bytes: &[u8]) -> Option<usize> {
-    let mut from = 0;
-    while let Some(i) = bytes[from..].iter().position(|&b| b == b'\n') {
-        let at = from + i;
-        if at >= 3 && &bytes[at - 3..at] == b"\r\n\r" {
-            return Some(at + 1);
-        }
-        from = at + 1;
-    }
-    None
+    static BLANK_LINE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\r\n\r\n"));
+    BLANK_LINE.find(bytes).map(|i| i + 4)
 }
 
 #[cfg(test)]
