@@ -5,6 +5,7 @@
 use bytes::{Bytes, BytesMut};
 use http_body::{Frame, SizeHint};
 use http_body_util::BodyExt;
+use crate::proxy::h1::BackendBody;
 use hyper::body::Incoming;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -17,12 +18,49 @@ pub enum Body {
     /// A body still being received. `limit` caps how many bytes may pass; `seen` counts
     /// them. Passing the limit ends the stream with [`BodyError::TooLarge`].
     Stream {
-        body: Incoming,
+        body: Source,
         limit: Option<u64>,
         seen: u64,
         /// Run once the stream has been read to its end (not if it is dropped early).
         on_end: Option<OnEnd>,
     },
+}
+
+/// Where a streamed body comes from.
+#[derive(Debug)]
+pub enum Source {
+    /// hyper's: a client's request body, or a response from a TLS backend.
+    Hyper(Incoming),
+    /// A plain-HTTP backend's response, read by Weir's own HTTP/1.1 client.
+    Backend(Box<BackendBody>),
+}
+
+impl Source {
+    fn poll_data(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        match self {
+            Source::Hyper(body) => http_body::Body::poll_frame(Pin::new(body), cx).map_err(BodyError::Read),
+            Source::Backend(body) => body
+                .poll_data(cx)
+                .map(|data| data.map(|d| d.map(Frame::data).map_err(BodyError::Backend))),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            Source::Hyper(body) => http_body::Body::is_end_stream(body),
+            Source::Backend(body) => body.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            Source::Hyper(body) => http_body::Body::size_hint(body),
+            Source::Backend(body) => match body.remaining() {
+                Some(n) => SizeHint::with_exact(n),
+                None => SizeHint::default(),
+            },
+        }
+    }
 }
 
 /// What to do when a streamed body has been read to its end: hand the upstream
@@ -52,12 +90,14 @@ pub enum BodyError {
     TooLarge(u64),
     #[error("reading the body failed: {0}")]
     Read(#[from] hyper::Error),
+    #[error("reading the backend's response body failed: {0}")]
+    Backend(#[source] std::io::Error),
 }
 
 impl Body {
     pub fn stream(body: Incoming, limit: Option<u64>) -> Self {
         Body::Stream {
-            body,
+            body: Source::Hyper(body),
             limit,
             seen: 0,
             on_end: None,
@@ -75,10 +115,20 @@ impl Body {
             return Body::Empty;
         }
         Body::Stream {
-            body,
+            body: Source::Hyper(body),
             limit,
             seen: 0,
             on_end,
+        }
+    }
+
+    /// A plain-HTTP backend's response body still to be read, capped at `limit`.
+    pub fn from_backend(body: BackendBody, limit: Option<u64>) -> Self {
+        Body::Stream {
+            body: Source::Backend(Box::new(body)),
+            limit,
+            seen: 0,
+            on_end: None,
         }
     }
 
@@ -160,7 +210,7 @@ impl http_body::Body for Body {
                 limit,
                 seen,
                 on_end,
-            } => match Pin::new(&mut *body).poll_frame(cx) {
+            } => match body.poll_data(cx) {
                 Poll::Ready(Some(Ok(frame))) => {
                     if let (Some(data), Some(limit)) = (frame.data_ref(), *limit) {
                         *seen += data.len() as u64;
@@ -178,7 +228,7 @@ impl http_body::Body for Body {
                     }
                     Poll::Ready(Some(Ok(frame)))
                 }
-                Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
+                Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e))),
                 Poll::Ready(None) => {
                     if let Some(on_end) = on_end.take() {
                         on_end.run();

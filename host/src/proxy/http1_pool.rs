@@ -1,23 +1,18 @@
-//! Keep-alive HTTP/1.1 connections to plain-HTTP backends, driven from the request's
-//! own task.
+//! Keep-alive HTTP/1.1 connections to plain-HTTP backends, each exchange driven by the
+//! request's own task (see [`super::h1`]).
 //!
-//! hyper-util's general client (still used for `https://` backends, where ALPN may pick
-//! h2) spawns a task per request to notice when a connection is free again, and moves
-//! large futures around while checking out and racing a new connect. Profiles of the
-//! pass-through benchmark put that at about a tenth of the proxy's CPU. Here a
-//! connection goes back to its pool when its response body has been read to the end
-//! (`Body::received`), and a request takes the most recently used idle connection
-//! with one lock and one hash lookup.
+//! A request takes the most recently used idle connection to its backend (one lock,
+//! one hash lookup). The connection comes back when its response body has been read to
+//! the end: at once when the body arrived with the head, otherwise after the body's last
+//! byte. An idle connection the backend has closed meanwhile is noticed before use
+//! without a system call; one closed in the instant between that check and the request
+//! going out is retried on another connection when the request is safe to repeat.
 
 use super::client::{CONNECT_TIMEOUT, IDLE_TIMEOUT};
-use crate::http::body::OnEnd;
+use super::h1::{BackendBody, Connection, ExchangeError, GiveBack, ResponseHead};
 use crate::http::{Body, Request};
-use http::header::HOST;
-use http::uri::{Authority, PathAndQuery};
-use http::{HeaderValue, Uri};
-use hyper::body::Incoming;
-use hyper::client::conn::http1::SendRequest;
-use hyper_util::rt::TokioIo;
+use http::uri::Authority;
+use http::Method;
 use rustc_hash::FxHashMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
@@ -37,15 +32,25 @@ pub enum Http1Error {
     #[error("connecting to {0} took longer than {CONNECT_TIMEOUT:?}")]
     ConnectTimeout(Authority),
     #[error("HTTP/1.1 exchange with {authority} failed: {source}")]
-    Exchange { authority: Authority, source: hyper::Error },
+    Exchange {
+        authority: Authority,
+        source: ExchangeError,
+    },
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Http1Pool {
     shared: Arc<Shared>,
 }
 
-#[derive(Debug)]
+impl std::fmt::Debug for Http1Pool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Http1Pool")
+            .field("max_idle_per_host", &self.shared.max_idle_per_host)
+            .finish()
+    }
+}
+
 struct Shared {
     /// Keyed by backend address, which comes from the configuration, never from a
     /// client: a fast hash is safe here (see the note on `rustc-hash`).
@@ -55,9 +60,8 @@ struct Shared {
     sweeping: std::sync::Once,
 }
 
-#[derive(Debug)]
 struct Idle {
-    sender: SendRequest<Body>,
+    connection: Connection,
     since: Instant,
 }
 
@@ -74,74 +78,95 @@ impl Http1Pool {
 
     /// Sends `request` (its URI absolute, `http://`) and returns the response, whose
     /// body hands the connection back when read to its end.
-    pub async fn request(
-        &self,
-        mut request: Request,
-        body_limit: Option<u64>,
-    ) -> Result<http::Response<Body>, Http1Error> {
-        let authority = request
-            .uri()
+    pub async fn request(&self, request: Request, body_limit: Option<u64>) -> Result<http::Response<Body>, Http1Error> {
+        let (parts, mut body) = request.into_parts();
+        let authority = parts
+            .uri
             .authority()
             .cloned()
             .expect("upstream requests carry an absolute URI");
-        to_origin_form(&mut request, &authority);
+        let exchange_failed = |source| Http1Error::Exchange {
+            authority: authority.clone(),
+            source,
+        };
 
-        // A pooled connection may have been closed by the backend since it was used. A
-        // request it could not even start sending is handed back by hyper and tried
-        // on the next connection, then on a new one.
-        while let Some(mut sender) = self.take(&authority) {
-            if sender.ready().await.is_err() {
-                continue;
-            }
-            match sender.try_send_request(request).await {
-                Ok(response) => return Ok(self.with_return(response, sender, authority, body_limit)),
-                Err(mut failed) => match failed.take_message() {
-                    Some(unsent) => request = unsent,
-                    None => {
-                        return Err(Http1Error::Exchange {
-                            authority,
-                            source: failed.into_error(),
-                        })
-                    }
-                },
+        while let Some(mut connection) = self.take(&authority) {
+            match connection.send(&parts, &mut body, authority.as_str()).await {
+                Ok(head) => return Ok(self.respond(head, connection, &authority, body_limit)),
+                // Most likely closed by the backend while idle, before it saw this
+                // request: try the next connection, if sending again is safe.
+                Err(e) if connection.unanswered() && can_repeat(&parts.method, &body) => {
+                    tracing::debug!(%authority, error = %e, "pooled connection failed unanswered; retrying");
+                }
+                Err(e) => return Err(exchange_failed(e)),
             }
         }
-        let mut sender = connect(&authority).await?;
-        match sender.send_request(request).await {
-            Ok(response) => Ok(self.with_return(response, sender, authority, body_limit)),
-            Err(source) => Err(Http1Error::Exchange { authority, source }),
+        let mut connection = connect(&authority).await?;
+        match connection.send(&parts, &mut body, authority.as_str()).await {
+            Ok(head) => Ok(self.respond(head, connection, &authority, body_limit)),
+            Err(e) => Err(exchange_failed(e)),
         }
     }
 
-    /// The response with a body that returns `sender` to the pool at its end.
-    fn with_return(
+    /// The response for `head`. A body that already arrived whole becomes bytes in
+    /// memory and the connection goes back at once; otherwise the body reads on from
+    /// the connection and hands it back at its end.
+    fn respond(
         &self,
-        response: http::Response<Incoming>,
-        sender: SendRequest<Body>,
-        authority: Authority,
+        head: ResponseHead,
+        mut connection: Connection,
+        authority: &Authority,
         body_limit: Option<u64>,
     ) -> http::Response<Body> {
-        // With no idle connections kept, dropping the sender closes the connection once
-        // this response is done.
-        let give_back = (self.shared.max_idle_per_host > 0).then(|| {
-            self.start_sweeping();
-            let pool = Arc::downgrade(&self.shared);
-            OnEnd::new(move || {
-                if let Some(shared) = pool.upgrade() {
-                    shared.put(authority, sender);
+        let ResponseHead {
+            parts,
+            framing,
+            keep_alive,
+        } = head;
+        let body = match connection.whole_body(framing) {
+            Some(body) => {
+                if keep_alive && connection.is_drained() {
+                    self.put(authority, connection);
                 }
-            })
-        });
-        response.map(|incoming| Body::received(incoming, body_limit, give_back))
+                body
+            }
+            None => {
+                let give_back = self.give_back(authority);
+                Body::from_backend(BackendBody::new(connection, framing, keep_alive, give_back), body_limit)
+            }
+        };
+        http::Response::from_parts(parts, body)
     }
 
-    /// The most recently used idle connection to `authority` that is still open.
-    fn take(&self, authority: &Authority) -> Option<SendRequest<Body>> {
+    fn put(&self, authority: &Authority, connection: Connection) {
+        if self.shared.max_idle_per_host > 0 {
+            self.start_sweeping();
+            self.shared.put(authority.clone(), connection);
+        }
+    }
+
+    /// How a streamed body returns its connection (`None` when none are kept).
+    fn give_back(&self, authority: &Authority) -> Option<GiveBack> {
+        if self.shared.max_idle_per_host == 0 {
+            return None;
+        }
+        self.start_sweeping();
+        let pool = Arc::downgrade(&self.shared);
+        let authority = authority.clone();
+        Some(Box::new(move |connection| {
+            if let Some(shared) = pool.upgrade() {
+                shared.put(authority, connection);
+            }
+        }))
+    }
+
+    /// The most recently used idle connection to `authority` that still looks open.
+    fn take(&self, authority: &Authority) -> Option<Connection> {
         let mut idle = self.shared.idle.lock().unwrap_or_else(|e| e.into_inner());
         let list = idle.get_mut(authority)?;
-        while let Some(Idle { sender, since }) = list.pop() {
-            if !sender.is_closed() && since.elapsed() < IDLE_TIMEOUT {
-                return Some(sender);
+        while let Some(Idle { connection, since }) = list.pop() {
+            if since.elapsed() < IDLE_TIMEOUT && connection.looks_open() {
+                return Some(connection);
             }
         }
         None
@@ -156,16 +181,24 @@ impl Http1Pool {
     }
 }
 
+/// Whether a request may be sent again after a connection failed before any answer:
+/// its body is still in memory and its method is idempotent (RFC 9110 §9.2.2), so a
+/// backend that did see it the first time comes to no harm.
+fn can_repeat(method: &Method, body: &Body) -> bool {
+    let idempotent = matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE | Method::PUT | Method::DELETE
+    );
+    idempotent && body.as_bytes().is_some()
+}
+
 impl Shared {
-    fn put(&self, authority: Authority, sender: SendRequest<Body>) {
-        if sender.is_closed() {
-            return;
-        }
+    fn put(&self, authority: Authority, connection: Connection) {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         let list = idle.entry(authority).or_default();
         if list.len() < self.max_idle_per_host {
             list.push(Idle {
-                sender,
+                connection,
                 since: Instant::now(),
             });
         }
@@ -178,14 +211,14 @@ async fn sweep(pool: Weak<Shared>) {
         let Some(shared) = pool.upgrade() else { return };
         let mut idle = shared.idle.lock().unwrap_or_else(|e| e.into_inner());
         for list in idle.values_mut() {
-            list.retain(|c| !c.sender.is_closed() && c.since.elapsed() < IDLE_TIMEOUT);
+            list.retain(|c| c.since.elapsed() < IDLE_TIMEOUT && c.connection.looks_open());
         }
         idle.retain(|_, list| !list.is_empty());
     }
 }
 
-/// A new connection, its HTTP/1 state machine running in a task of its own.
-async fn connect(authority: &Authority) -> Result<SendRequest<Body>, Http1Error> {
+/// A new connection to `authority`.
+async fn connect(authority: &Authority) -> Result<Connection, Http1Error> {
     let host = authority.host().trim_matches(|c| c == '[' || c == ']');
     let port = authority.port_u16().unwrap_or(80);
     let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect((host, port)))
@@ -197,31 +230,5 @@ async fn connect(authority: &Authority) -> Result<SendRequest<Body>, Http1Error>
         })?;
     // Small requests and responses go out at once rather than waiting on Nagle.
     let _ = stream.set_nodelay(true);
-    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|source| Http1Error::Exchange {
-            authority: authority.clone(),
-            source,
-        })?;
-    tokio::spawn(async move {
-        if let Err(error) = connection.await {
-            tracing::debug!(%error, "upstream connection ended with an error");
-        }
-    });
-    Ok(sender)
-}
-
-/// HTTP/1.1 to an origin server names the path only, and needs a Host header.
-fn to_origin_form(request: &mut Request, authority: &Authority) {
-    let path = request
-        .uri()
-        .path_and_query()
-        .cloned()
-        .unwrap_or_else(|| PathAndQuery::from_static("/"));
-    *request.uri_mut() = Uri::from(path);
-    if !request.headers().contains_key(HOST) {
-        if let Ok(host) = HeaderValue::from_str(authority.as_str()) {
-            request.headers_mut().insert(HOST, host);
-        }
-    }
+    Ok(Connection::new(stream))
 }

@@ -5,6 +5,7 @@
 mod balance;
 mod client;
 mod health;
+pub(crate) mod h1;
 mod http1_pool;
 mod matcher;
 mod pool;

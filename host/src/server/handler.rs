@@ -166,7 +166,7 @@ async fn read_body(incoming: Incoming, headers: &http::HeaderMap, limit: i64) ->
     match body.buffer().await {
         Ok(_) => Ok(body),
         Err(BodyError::TooLarge(_)) => Err(StatusCode::PAYLOAD_TOO_LARGE),
-        Err(BodyError::Read(_)) => Err(StatusCode::BAD_REQUEST),
+        Err(BodyError::Read(_) | BodyError::Backend(_)) => Err(StatusCode::BAD_REQUEST),
     }
 }
 

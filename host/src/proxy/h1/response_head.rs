@@ -1,0 +1,226 @@
+//! Parsing a backend's response head, and deciding from it how the body is framed
+//! (RFC 9112 §6.3) and whether the connection can carry another request.
+
+use bytes::{Bytes, BytesMut};
+use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version};
+
+/// The most headers a response may have (as for requests, see `server/limits.rs`).
+const MAX_HEADERS: usize = crate::server::limits::MAX_HEADERS;
+
+/// How the body after a response head is delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyFraming {
+    /// No body: a response to HEAD, or a 1xx, 204 or 304.
+    None,
+    Length(u64),
+    Chunked,
+    /// Everything until the backend closes the connection.
+    UntilClose,
+}
+
+#[derive(Debug)]
+pub struct ResponseHead {
+    pub parts: http::response::Parts,
+    pub framing: BodyFraming,
+    /// The backend will take another request on this connection after this response.
+    pub keep_alive: bool,
+}
+
+/// Parses the response head at the start of `buf` and removes it from `buf`. `Ok(None)`
+/// means the head is not complete yet. Header values share the head's bytes.
+pub fn parse(buf: &mut BytesMut, method: &Method) -> Result<Option<ResponseHead>, String> {
+    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut response = httparse::Response::new(&mut slots);
+    let length = match response.parse(buf) {
+        Ok(httparse::Status::Complete(length)) => length,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(httparse::Error::TooManyHeaders) => return Err(format!("more than {MAX_HEADERS} headers")),
+        Err(e) => return Err(e.to_string()),
+    };
+    let code = response.code.unwrap_or_default();
+    let status = StatusCode::from_u16(code).map_err(|_| format!("status code {code}"))?;
+    let version = match response.version {
+        Some(1) => Version::HTTP_11,
+        _ => Version::HTTP_10,
+    };
+    // Where each header's name and value lie in the head, so that once the borrow of
+    // `buf` ends the values can be cut from the head's bytes without copying them.
+    let base = buf.as_ptr() as usize;
+    let mut spans = [(0usize, 0usize, 0usize, 0usize); MAX_HEADERS];
+    let count = response.headers.len();
+    for (span, h) in spans.iter_mut().zip(response.headers.iter()) {
+        let name = h.name.as_ptr() as usize - base;
+        let value = h.value.as_ptr() as usize - base;
+        *span = (name, name + h.name.len(), value, value + h.value.len());
+    }
+
+    let head: Bytes = buf.split_to(length).freeze();
+    let mut headers = HeaderMap::with_capacity(count);
+    for &(name_start, name_end, value_start, value_end) in &spans[..count] {
+        let name = HeaderName::from_bytes(&head[name_start..name_end])
+            .map_err(|_| format!("bad header name {:?}", String::from_utf8_lossy(&head[name_start..name_end])))?;
+        let value = HeaderValue::from_maybe_shared(head.slice(value_start..value_end))
+            .map_err(|_| format!("bad value for header {name}"))?;
+        headers.append(name, value);
+    }
+
+    let mut keep_alive = match version {
+        Version::HTTP_11 => !has_token(&headers, CONNECTION, "close"),
+        _ => has_token(&headers, CONNECTION, "keep-alive"),
+    };
+    let framing = if *method == Method::HEAD
+        || status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED
+    {
+        BodyFraming::None
+    } else if headers.contains_key(TRANSFER_ENCODING) {
+        // Transfer-Encoding wins over Content-Length, which must not be passed on with
+        // a body of another length; a message with both is suspect, so the connection
+        // is not used again.
+        if headers.remove(CONTENT_LENGTH).is_some() {
+            keep_alive = false;
+        }
+        if last_coding_is_chunked(&headers) {
+            BodyFraming::Chunked
+        } else {
+            keep_alive = false;
+            BodyFraming::UntilClose
+        }
+    } else if headers.contains_key(CONTENT_LENGTH) {
+        BodyFraming::Length(content_length(&headers)?)
+    } else {
+        keep_alive = false;
+        BodyFraming::UntilClose
+    };
+    let mut parts = http::Response::new(()).into_parts().0;
+    parts.status = status;
+    parts.version = version;
+    parts.headers = headers;
+    Ok(Some(ResponseHead {
+        parts,
+        framing,
+        keep_alive,
+    }))
+}
+
+/// Every Content-Length value (and list element) must be the same number.
+fn content_length(headers: &HeaderMap) -> Result<u64, String> {
+    let mut length = None;
+    for value in headers.get_all(CONTENT_LENGTH) {
+        let text = value.to_str().map_err(|_| "a non-text Content-Length".to_string())?;
+        for item in text.split(',') {
+            let item = item.trim();
+            if item.is_empty() || !item.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(format!("Content-Length {text:?}"));
+            }
+            let n: u64 = item.parse().map_err(|_| format!("Content-Length {text:?}"))?;
+            if length.is_some_and(|l| l != n) {
+                return Err("conflicting Content-Length values".to_string());
+            }
+            length = Some(n);
+        }
+    }
+    length.ok_or_else(|| "an empty Content-Length".to_string())
+}
+
+fn last_coding_is_chunked(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(TRANSFER_ENCODING)
+        .iter()
+        .next_back()
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .is_some_and(|coding| coding.trim().eq_ignore_ascii_case("chunked"))
+}
+
+fn has_token(headers: &HeaderMap, name: HeaderName, token: &str) -> bool {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case(token))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(text: &str, method: Method) -> Result<Option<ResponseHead>, String> {
+        let mut buf = BytesMut::from(text.as_bytes());
+        parse(&mut buf, &method)
+    }
+
+    #[test]
+    fn a_complete_head_is_taken_off_the_buffer_and_the_body_stays() {
+        let mut buf = BytesMut::from(&b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\n\r\nhello"[..]);
+        let head = parse(&mut buf, &Method::GET).unwrap().unwrap();
+        assert_eq!(head.parts.status, StatusCode::OK);
+        assert_eq!(head.parts.headers["x-a"], "1");
+        assert_eq!(head.framing, BodyFraming::Length(5));
+        assert!(head.keep_alive);
+        assert_eq!(&buf[..], b"hello");
+    }
+
+    #[test]
+    fn a_partial_head_asks_for_more() {
+        assert!(parsed("HTTP/1.1 200 OK\r\nContent-Le", Method::GET).unwrap().is_none());
+    }
+
+    #[test]
+    fn framing_follows_rfc_9112() {
+        let framing = |text: &str, method| parsed(text, method).unwrap().unwrap().framing;
+        assert_eq!(
+            framing("HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n", Method::HEAD),
+            BodyFraming::None
+        );
+        assert_eq!(framing("HTTP/1.1 204 No Content\r\n\r\n", Method::GET), BodyFraming::None);
+        assert_eq!(framing("HTTP/1.1 304 Not Modified\r\n\r\n", Method::GET), BodyFraming::None);
+        assert_eq!(
+            framing("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", Method::GET),
+            BodyFraming::Chunked
+        );
+        assert_eq!(
+            framing("HTTP/1.1 200 OK\r\nContent-Length: 3, 3\r\n\r\n", Method::GET),
+            BodyFraming::Length(3)
+        );
+        let close = parsed("HTTP/1.1 200 OK\r\n\r\n", Method::GET).unwrap().unwrap();
+        assert_eq!(close.framing, BodyFraming::UntilClose);
+        assert!(!close.keep_alive);
+    }
+
+    #[test]
+    fn both_framings_drop_the_length_and_the_connection() {
+        let head = parsed(
+            "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+            Method::GET,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(head.framing, BodyFraming::Chunked);
+        assert!(!head.parts.headers.contains_key(CONTENT_LENGTH));
+        assert!(!head.keep_alive);
+    }
+
+    #[test]
+    fn connection_close_and_http_1_0_end_reuse() {
+        let close = parsed("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", Method::GET);
+        assert!(!close.unwrap().unwrap().keep_alive);
+        let old = parsed("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", Method::GET);
+        assert!(!old.unwrap().unwrap().keep_alive);
+        let old_kept = parsed(
+            "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n",
+            Method::GET,
+        );
+        assert!(old_kept.unwrap().unwrap().keep_alive);
+    }
+
+    #[test]
+    fn malformed_heads_are_errors() {
+        assert!(parsed("HTTP/1.1 200 OK\r\nContent-Length: 1, 2\r\n\r\n", Method::GET).is_err());
+        assert!(parsed("HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n", Method::GET).is_err());
+        assert!(parsed("SMTP ready\r\n\r\n", Method::GET).is_err());
+    }
+}
