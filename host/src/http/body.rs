@@ -2,10 +2,10 @@
 //! wire. Streams are buffered only when something asks for the bytes, so a request that
 //! no filter inspects is passed through untouched.
 
+use crate::proxy::h1::BackendBody;
 use bytes::{Bytes, BytesMut};
 use http_body::{Frame, SizeHint};
 use http_body_util::BodyExt;
-use crate::proxy::h1::BackendBody;
 use hyper::body::Incoming;
 use std::pin::Pin;
 use std::task::{Context, Poll};

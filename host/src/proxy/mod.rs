@@ -4,8 +4,8 @@
 
 mod balance;
 mod client;
-mod health;
 pub(crate) mod h1;
+mod health;
 mod http1_pool;
 mod matcher;
 mod pool;

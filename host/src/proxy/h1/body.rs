@@ -185,7 +185,9 @@ fn framing_line(buf: &mut bytes::BytesMut, state: State) -> io::Result<Option<St
         _ => {
             // "1a3f;name=value": extensions after ';' are ignored.
             let digits = text.split(|&b| b == b';').next().unwrap_or_default();
-            let digits = std::str::from_utf8(digits).map_err(|_| invalid("a bad chunk size"))?.trim();
+            let digits = std::str::from_utf8(digits)
+                .map_err(|_| invalid("a bad chunk size"))?
+                .trim();
             let size = u64::from_str_radix(digits, 16).map_err(|_| invalid("a bad chunk size"))?;
             if size == 0 {
                 State::Trailers

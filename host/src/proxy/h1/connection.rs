@@ -98,7 +98,12 @@ impl Connection {
     /// with it in `self.read`. `authority` stands in for a missing Host header. The
     /// request is only borrowed, so that a caller may send it again on another
     /// connection; a streamed body is consumed.
-    pub async fn send(&mut self, parts: &Parts, body: &mut Body, authority: &str) -> Result<ResponseHead, ExchangeError> {
+    pub async fn send(
+        &mut self,
+        parts: &Parts,
+        body: &mut Body,
+        authority: &str,
+    ) -> Result<ResponseHead, ExchangeError> {
         self.answered = false;
         let mut out = Vec::with_capacity(512);
         let framing = request_head::encode(parts, body, authority, &mut out);
@@ -112,7 +117,9 @@ impl Connection {
                 self.stream.write_all(bytes).await?;
             }
             (Body::Stream { .. }, RequestFraming::Declared(_) | RequestFraming::Chunked) => {
-                return self.send_streamed(&out, body, framing == RequestFraming::Chunked, &parts.method).await;
+                return self
+                    .send_streamed(&out, body, framing == RequestFraming::Chunked, &parts.method)
+                    .await;
             }
             _ => self.stream.write_all(&out).await?,
         }
@@ -189,7 +196,11 @@ async fn read_head<R: AsyncRead + Unpin>(
     }
 }
 
-async fn write_body<W: AsyncWrite + Unpin>(writer: &mut W, body: &mut Body, chunked: bool) -> Result<(), ExchangeError> {
+async fn write_body<W: AsyncWrite + Unpin>(
+    writer: &mut W,
+    body: &mut Body,
+    chunked: bool,
+) -> Result<(), ExchangeError> {
     while let Some(frame) = body.frame().await {
         let frame = frame.map_err(ExchangeError::RequestBody)?;
         let Ok(data) = frame.into_data() else { continue };

@@ -2,9 +2,9 @@
 //! (RFC 9112 §6.3) and whether the connection can carry another request.
 
 use bytes::{Buf, Bytes, BytesMut};
-use std::mem::MaybeUninit;
 use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version};
+use std::mem::MaybeUninit;
 
 /// The most headers a response may have (as for requests, see `server/limits.rs`).
 const MAX_HEADERS: usize = crate::server::limits::MAX_HEADERS;
@@ -54,8 +54,7 @@ pub fn parse(buf: &mut BytesMut, method: &Method) -> Result<Option<ResponseHead>
     let base = buf.as_ptr() as usize;
     let mut headers = HeaderMap::with_capacity(response.headers.len());
     for h in response.headers.iter() {
-        let name = HeaderName::from_bytes(h.name.as_bytes())
-            .map_err(|_| format!("bad header name {:?}", h.name))?;
+        let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| format!("bad header name {:?}", h.name))?;
         let start = h.value.as_ptr() as usize - base;
         let value = HeaderValue::from_maybe_shared(head.slice(start..start + h.value.len()))
             .map_err(|_| format!("bad value for header {name}"))?;
@@ -174,10 +173,19 @@ mod tests {
             framing("HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n", Method::HEAD),
             BodyFraming::None
         );
-        assert_eq!(framing("HTTP/1.1 204 No Content\r\n\r\n", Method::GET), BodyFraming::None);
-        assert_eq!(framing("HTTP/1.1 304 Not Modified\r\n\r\n", Method::GET), BodyFraming::None);
         assert_eq!(
-            framing("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", Method::GET),
+            framing("HTTP/1.1 204 No Content\r\n\r\n", Method::GET),
+            BodyFraming::None
+        );
+        assert_eq!(
+            framing("HTTP/1.1 304 Not Modified\r\n\r\n", Method::GET),
+            BodyFraming::None
+        );
+        assert_eq!(
+            framing(
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+                Method::GET
+            ),
             BodyFraming::Chunked
         );
         assert_eq!(
@@ -204,7 +212,10 @@ mod tests {
 
     #[test]
     fn connection_close_and_http_1_0_end_reuse() {
-        let close = parsed("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n", Method::GET);
+        let close = parsed(
+            "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+            Method::GET,
+        );
         assert!(!close.unwrap().unwrap().keep_alive);
         let old = parsed("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n", Method::GET);
         assert!(!old.unwrap().unwrap().keep_alive);

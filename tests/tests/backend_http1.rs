@@ -1,0 +1,223 @@
+//! Weir's own HTTP/1.1 client against a backend that answers with hand-written bytes:
+//! every way RFC 9112 frames a response body, interim responses, a malformed head, and
+//! a keep-alive connection the backend drops while it sits idle in the pool.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use weir_tests::net::{client, free_port};
+use weir_tests::yaml::front_and_proxy;
+use weir_tests::Weir;
+
+/// The bytes the backend writes for a request path, and whether it then closes.
+fn script(path: &str) -> (&'static [u8], bool) {
+    match path {
+        "/chunked" => (
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n",
+            false,
+        ),
+        "/until-close" => (b"HTTP/1.1 200 OK\r\n\r\nuntil the backend closes", true),
+        "/no-content" => (b"HTTP/1.1 204 No Content\r\n\r\n", false),
+        "/interim" => (
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfinal",
+            false,
+        ),
+        "/malformed" => (b"HTTP/1.1 two hundred\r\n\r\n", true),
+        // Keep-alive by every sign, but the backend drops the connection soon after.
+        "/then-drop" => (b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\ndropped", true),
+        _ => (b"HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\nhello, weir!", false),
+    }
+}
+
+/// A backend speaking from `script`, counting the connections it accepts.
+fn start_scripted_backend() -> (u16, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            count.fetch_add(1, Ordering::SeqCst);
+            std::thread::spawn(move || serve(stream));
+        }
+    });
+    (port, accepted)
+}
+
+fn serve(mut stream: TcpStream) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    loop {
+        let mut request_line = String::new();
+        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut parts = request_line.split_whitespace();
+        let method = parts.next().unwrap_or_default().to_string();
+        let path = parts.next().unwrap_or_default().to_string();
+        let mut length = 0usize;
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            if line == "\r\n" {
+                break;
+            }
+            if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = value.trim().parse().unwrap_or(0);
+            }
+        }
+        let mut body = vec![0u8; length];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let (bytes, close) = if method == "HEAD" {
+            (&b"HTTP/1.1 200 OK\r\nContent-Length: 42\r\n\r\n"[..], false)
+        } else {
+            script(&path)
+        };
+        if stream.write_all(bytes).is_err() {
+            return;
+        }
+        if close {
+            if path == "/then-drop" {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            return;
+        }
+    }
+}
+
+fn weir_in_front(backend_port: u16) -> (Weir, String) {
+    let port = free_port();
+    let weir = Weir::start(
+        &front_and_proxy(port, &format!("http://127.0.0.1:{backend_port}")),
+        &[port],
+    );
+    (weir, format!("http://127.0.0.1:{port}"))
+}
+
+#[tokio::test]
+async fn every_body_framing_arrives_whole_and_keep_alive_connections_are_reused() {
+    let (backend, accepted) = start_scripted_backend();
+    let (_weir, url) = weir_in_front(backend);
+    let client = client();
+
+    for _ in 0..3 {
+        let chunked = client.get(format!("{url}/chunked")).send().await.unwrap();
+        assert_eq!(chunked.status(), 200);
+        assert_eq!(chunked.text().await.unwrap(), "hello world");
+
+        let plain = client.get(format!("{url}/plain")).send().await.unwrap();
+        assert_eq!(plain.text().await.unwrap(), "hello, weir!");
+
+        let head = client.head(format!("{url}/plain")).send().await.unwrap();
+        assert_eq!(head.status(), 200);
+        assert_eq!(head.headers()["content-length"], "42");
+
+        let empty = client.get(format!("{url}/no-content")).send().await.unwrap();
+        assert_eq!(empty.status(), 204);
+
+        let interim = client.get(format!("{url}/interim")).send().await.unwrap();
+        assert_eq!(interim.status(), 200);
+        assert_eq!(interim.text().await.unwrap(), "final");
+
+        let posted = client
+            .post(format!("{url}/plain"))
+            .body("a body of some length")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(posted.text().await.unwrap(), "hello, weir!");
+    }
+    // Eighteen exchanges, one after another, each framed so that the connection could
+    // carry the next: one connection served them all.
+    assert_eq!(accepted.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_body_delimited_by_the_close_arrives_whole_on_a_fresh_connection_each_time() {
+    let (backend, accepted) = start_scripted_backend();
+    let (_weir, url) = weir_in_front(backend);
+    let client = client();
+    for _ in 0..3 {
+        let response = client.get(format!("{url}/until-close")).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.text().await.unwrap(), "until the backend closes");
+    }
+    assert_eq!(accepted.load(Ordering::SeqCst), 3);
+}
+
+#[tokio::test]
+async fn a_malformed_response_head_is_a_server_error_and_weir_carries_on() {
+    let (backend, _) = start_scripted_backend();
+    let (_weir, url) = weir_in_front(backend);
+    let client = client();
+    let response = client.get(format!("{url}/malformed")).send().await.unwrap();
+    assert_eq!(response.status(), 503);
+    let after = client.get(format!("{url}/plain")).send().await.unwrap();
+    assert_eq!(after.text().await.unwrap(), "hello, weir!");
+}
+
+#[tokio::test]
+async fn a_pooled_connection_the_backend_dropped_is_not_used_again() {
+    let (backend, accepted) = start_scripted_backend();
+    let (_weir, url) = weir_in_front(backend);
+    let client = client();
+    for n in 1..=5 {
+        let response = client.get(format!("{url}/then-drop")).send().await.unwrap();
+        assert_eq!(response.status(), 200, "request {n}");
+        assert_eq!(response.text().await.unwrap(), "dropped");
+        // Let the backend's close reach Weir while the connection sits in the pool.
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    assert_eq!(accepted.load(Ordering::SeqCst), 5);
+}
+
+/// Sends `request` on a new connection and returns everything Weir answers until it
+/// closes (the request asks it to).
+async fn raw_exchange(port: u16, request: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut socket = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    socket.write_all(request).await.unwrap();
+    let mut answer = Vec::new();
+    socket.read_to_end(&mut answer).await.unwrap();
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn streamed_request_bodies_reach_the_backend_whole() {
+    let backend = weir_tests::Backend::start("b").await;
+    let port = free_port();
+    // A body limit of -1 streams request bodies to the backend instead of buffering.
+    let config = front_and_proxy(port, &backend.url()).replacen("rules:", "clientMaxBodySize: -1\nrules:", 1);
+    let _weir = Weir::start(&config, &[port]);
+
+    // Chunked from the client: the length is unknown, so it goes on chunked.
+    let mut chunked =
+        String::from("POST /up HTTP/1.1\r\nHost: x\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n");
+    for piece in ["first;", "second;", "third"] {
+        chunked.push_str(&format!("{:x}\r\n{piece}\r\n", piece.len()));
+    }
+    chunked.push_str("0\r\n\r\n");
+    let answer = raw_exchange(port, chunked.as_bytes()).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("first;second;third"), "{answer}");
+
+    // A declared length is passed on as it is.
+    let body = "x".repeat(100_000);
+    let declared = format!(
+        "POST /up HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let answer = raw_exchange(port, declared.as_bytes()).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let recorded = backend.requests();
+    assert_eq!(recorded.len(), 2);
+    assert_eq!(recorded[0].body, "first;second;third");
+    assert_eq!(recorded[1].body.len(), 100_000);
+    assert_eq!(recorded[1].header("content-length"), Some("100000"));
+}
