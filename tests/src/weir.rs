@@ -51,14 +51,26 @@ impl Weir {
         Weir::start_in_new_dir(config, &[], env, ports)
     }
 
+    /// Like [`Weir::start`], with the process's address space limited to `bytes` (as
+    /// by `ulimit -v`), through util-linux's `prlimit`.
+    pub fn start_with_address_space_limit(config: &str, bytes: u64, ports: &[u16]) -> Weir {
+        let (dir, config_path) = Weir::new_dir(config, &[]);
+        Weir::spawn_with(dir, &config_path, &[], &[], Some(bytes)).wait_for(ports)
+    }
+
     fn start_in_new_dir(config: &str, files: &[(&str, &[u8])], env: &[(&str, &str)], ports: &[u16]) -> Weir {
+        let (dir, config_path) = Weir::new_dir(config, files);
+        Weir::spawn(dir, &config_path, &[], env).wait_for(ports)
+    }
+
+    fn new_dir(config: &str, files: &[(&str, &[u8])]) -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().unwrap();
         for (name, content) in files {
             std::fs::write(dir.path().join(name), content).unwrap();
         }
         let config_path = dir.path().join("weir.yaml");
         std::fs::write(&config_path, config).unwrap();
-        Weir::spawn(dir, &config_path, &[], env).wait_for(ports)
+        (dir, config_path)
     }
 
     /// Stops this weir and starts a new one on the same directory and configuration file.
@@ -87,6 +99,16 @@ impl Weir {
     }
 
     fn spawn(dir: tempfile::TempDir, config_path: &Path, extra_args: &[&str], env: &[(&str, &str)]) -> Weir {
+        Weir::spawn_with(dir, config_path, extra_args, env, None)
+    }
+
+    fn spawn_with(
+        dir: tempfile::TempDir,
+        config_path: &Path,
+        extra_args: &[&str],
+        env: &[(&str, &str)],
+        address_space: Option<u64>,
+    ) -> Weir {
         let admin_port = crate::net::free_port();
         let admin = format!("127.0.0.1:{admin_port}");
         // A test that chooses its own admin address passes --admin itself.
@@ -95,7 +117,15 @@ impl Weir {
         } else {
             &["--admin", &admin]
         };
-        let mut child = Command::new(binary())
+        let mut command = match address_space {
+            Some(bytes) => {
+                let mut prlimit = Command::new("prlimit");
+                prlimit.arg(format!("--as={bytes}")).arg("--").arg(binary());
+                prlimit
+            }
+            None => Command::new(binary()),
+        };
+        let mut child = command
             .args(["run", "--config"])
             .arg(config_path)
             .args(default_admin)

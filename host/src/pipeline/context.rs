@@ -38,8 +38,18 @@ pub struct GuardCall {
 #[derive(Debug)]
 pub struct Context {
     client_addr: SocketAddr,
-    /// Namespace DEFAULT, kept inline: most pipelines use no other, and then a request
-    /// needs no allocation for its slots.
+    /// Everything else, boxed: a WASM call moves the context into its instance's store
+    /// and back, several moves per call, and a pointer moves for far less than the
+    /// half-kilobyte of request and response heads. `None` only in the stand-in left
+    /// in its place meanwhile ([`Context::stand_in`]).
+    inner: Option<Box<Inner>>,
+    /// Filled in only while a guard's phase runs.
+    pub guard: GuardCall,
+}
+
+#[derive(Debug)]
+struct Inner {
+    /// Namespace DEFAULT; most pipelines use no other.
     default: Slot,
     /// Namespaces 1.. (`NamespaceId(i)` is `others[i - 1]`).
     others: Vec<Slot>,
@@ -49,8 +59,6 @@ pub struct Context {
     /// Values kept for the rest of the request (`.data.KEY` in templates), in the order
     /// first stored. A few keys at most, so a list beats a map.
     data: Vec<(String, String)>,
-    /// Filled in only while a guard's phase runs.
-    pub guard: GuardCall,
 }
 
 impl Context {
@@ -58,21 +66,39 @@ impl Context {
     pub fn new(request: Request, client_addr: SocketAddr, namespace_count: usize) -> Self {
         Context {
             client_addr,
-            default: Slot {
-                request: Some(request),
-                response: None,
-            },
-            others: (1..namespace_count).map(|_| Slot::default()).collect(),
-            names: Arc::from([]),
-            data: Vec::new(),
+            inner: Some(Box::new(Inner {
+                default: Slot {
+                    request: Some(request),
+                    response: None,
+                },
+                others: (1..namespace_count).map(|_| Slot::default()).collect(),
+                names: Arc::from([]),
+                data: Vec::new(),
+            })),
+            guard: GuardCall::default(),
+        }
+    }
+
+    /// An empty context that holds the place of one moved away for a moment (into a
+    /// WASM call); it has no namespaces, so nothing can be stored in it.
+    pub fn stand_in(client_addr: SocketAddr) -> Self {
+        Context {
+            client_addr,
+            inner: None,
             guard: GuardCall::default(),
         }
     }
 
     /// Names the namespaces (the pipeline's, in [`NamespaceId`] order).
     pub fn with_names(mut self, names: Arc<[String]>) -> Self {
-        self.names = names;
+        if let Some(inner) = &mut self.inner {
+            inner.names = names;
+        }
         self
+    }
+
+    fn names(&self) -> &[String] {
+        self.inner.as_deref().map_or(&[], |inner| &inner.names)
     }
 
     /// The namespace called `name`; `DEFAULT` always exists.
@@ -80,12 +106,12 @@ impl Context {
         if name == crate::config::pipeline::DEFAULT_NAMESPACE {
             return Some(NamespaceId::DEFAULT);
         }
-        self.names.iter().position(|n| n == name).map(NamespaceId)
+        self.names().iter().position(|n| n == name).map(NamespaceId)
     }
 
     /// The name of namespace `ns`.
     pub fn namespace_name(&self, ns: NamespaceId) -> &str {
-        match self.names.get(ns.0) {
+        match self.names().get(ns.0) {
             Some(name) => name,
             None => crate::config::pipeline::DEFAULT_NAMESPACE,
         }
@@ -93,33 +119,36 @@ impl Context {
 
     /// The value stored under `key` for this request.
     pub fn data(&self, key: &str) -> Option<&str> {
-        self.data.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.all_data().iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
     /// Stores `value` under `key` for the rest of this request.
     pub fn set_data(&mut self, key: String, value: String) {
-        match self.data.iter_mut().find(|(k, _)| *k == key) {
+        let Some(inner) = &mut self.inner else { return };
+        match inner.data.iter_mut().find(|(k, _)| *k == key) {
             Some(entry) => entry.1 = value,
-            None => self.data.push((key, value)),
+            None => inner.data.push((key, value)),
         }
     }
 
     /// Every stored value, in the order first stored.
     pub fn all_data(&self) -> &[(String, String)] {
-        &self.data
+        self.inner.as_deref().map_or(&[], |inner| &inner.data)
     }
 
     fn slot(&self, ns: NamespaceId) -> Option<&Slot> {
+        let inner = self.inner.as_deref()?;
         match ns.0 {
-            0 => Some(&self.default),
-            i => self.others.get(i - 1),
+            0 => Some(&inner.default),
+            i => inner.others.get(i - 1),
         }
     }
 
     fn slot_mut(&mut self, ns: NamespaceId) -> Option<&mut Slot> {
+        let inner = self.inner.as_deref_mut()?;
         match ns.0 {
-            0 => Some(&mut self.default),
-            i => self.others.get_mut(i - 1),
+            0 => Some(&mut inner.default),
+            i => inner.others.get_mut(i - 1),
         }
     }
 

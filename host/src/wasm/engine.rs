@@ -23,7 +23,17 @@ const MAX_INSTANCES: u32 = 1000;
 pub fn engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
     ENGINE.get_or_init(|| {
-        let engine = Engine::new(&config()).expect("the wasmtime configuration is valid on this platform");
+        let engine = Engine::new(&config(true)).unwrap_or_else(|error| {
+            // The pool reserves all its address space up front (hundreds of GiB of it,
+            // not memory). Where that is refused (`ulimit -v`, some sandboxes, valgrind)
+            // Weir still runs, allocating each instance when it is made.
+            tracing::warn!(
+                error = %format!("{error:#}"),
+                "the WASM instance pool cannot reserve its address space; allocating instances on demand, \
+                 which makes isolated-mode filters slower (is virtual memory limited, e.g. by ulimit -v?)"
+            );
+            Engine::new(&config(false)).expect("the wasmtime configuration is valid on this platform")
+        });
         let ticker = engine.clone();
         std::thread::Builder::new()
             .name("weir-wasm-epoch".into())
@@ -36,7 +46,9 @@ pub fn engine() -> &'static Engine {
     })
 }
 
-fn config() -> Config {
+/// The engine's settings; `pooled` chooses the pooling allocator over allocating each
+/// instance on demand. Compiled code does not depend on the choice.
+fn config(pooled: bool) -> Config {
     let mut pool = PoolingAllocationConfig::default();
     pool.total_component_instances(MAX_INSTANCES)
         // A Rust component holds a few core instances (the program and its adapter
@@ -53,7 +65,11 @@ fn config() -> Config {
         .wasm_component_model(true)
         .memory_reservation(MEMORY_CEILING as u64)
         .memory_guard_size(64 << 10)
-        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        .allocation_strategy(if pooled {
+            InstanceAllocationStrategy::Pooling(pool)
+        } else {
+            InstanceAllocationStrategy::OnDemand
+        });
     config
 }
 

@@ -6,7 +6,7 @@ use super::host::build_response;
 use super::instance::{CallError, Instance, InstanceRecipe, Phase};
 use super::instance_pool::InstancePool;
 use super::spec::{FailurePolicy, Isolation, RuntimeSettings};
-use crate::http::{Body, Request};
+use crate::http::Body;
 use crate::metrics::{FailureKind, FilterMeter};
 use crate::pipeline::{Context, Filter, FilterFuture, NamespaceId, Outcome};
 use std::borrow::Cow;
@@ -79,8 +79,8 @@ impl WasmFilter {
             Err(e) => return self.failed(&e),
         };
         // Host functions reach the request through the store, so the context moves in
-        // for the call; a one-slot placeholder stands in meanwhile.
-        let placeholder = Context::new(Request::default(), ctx.client_addr(), 1);
+        // for the call; an empty stand-in holds its place meanwhile.
+        let placeholder = Context::stand_in(ctx.client_addr());
         let taken = std::mem::replace(ctx, placeholder);
         let mut call = InFlight {
             ctx,

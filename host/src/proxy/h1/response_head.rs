@@ -66,6 +66,10 @@ pub fn parse(buf: &mut BytesMut, method: &Method) -> Result<Option<ResponseHead>
         Version::HTTP_11 => !has_token(&headers, CONNECTION, "close"),
         _ => has_token(&headers, CONNECTION, "keep-alive"),
     };
+    if status == StatusCode::SWITCHING_PROTOCOLS {
+        // What follows is no longer HTTP/1.1.
+        keep_alive = false;
+    }
     let framing = if *method == Method::HEAD
         || status.is_informational()
         || status == StatusCode::NO_CONTENT
