@@ -101,3 +101,27 @@ pub fn closed_within(stream: &mut TcpStream, timeout: Duration) -> bool {
     }
     false
 }
+
+/// A hand-written backend on a loopback port: each accepted connection is handed to
+/// `serve` on a thread of its own (plain blocking sockets, away from the test's
+/// runtime). Returns the port and the count of connections accepted so far.
+pub fn raw_backend(
+    serve: impl Fn(TcpStream) + Send + Sync + 'static,
+) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    let serve = Arc::new(serve);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            count.fetch_add(1, Ordering::SeqCst);
+            let serve = serve.clone();
+            std::thread::spawn(move || serve(stream));
+        }
+    });
+    (port, accepted)
+}

@@ -3,11 +3,11 @@
 //! a keep-alive connection the backend drops while it sits idle in the pool.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use weir_tests::net::{client, free_port};
+use weir_tests::net::{client, free_port, raw_backend};
 use weir_tests::yaml::front_and_proxy;
 use weir_tests::Weir;
 
@@ -33,18 +33,7 @@ fn script(path: &str) -> (&'static [u8], bool) {
 
 /// A backend speaking from `script`, counting the connections it accepts.
 fn start_scripted_backend() -> (u16, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let accepted = Arc::new(AtomicUsize::new(0));
-    let count = accepted.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(stream) = stream else { continue };
-            count.fetch_add(1, Ordering::SeqCst);
-            std::thread::spawn(move || serve(stream));
-        }
-    });
-    (port, accepted)
+    raw_backend(serve)
 }
 
 fn serve(mut stream: TcpStream) {

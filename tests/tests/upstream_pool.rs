@@ -3,10 +3,9 @@
 //! a backend that closes connections costs no request.
 
 use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use weir_tests::net::{client, free_port};
+use weir_tests::net::{client, free_port, raw_backend};
 use weir_tests::yaml::front_and_proxy;
 use weir_tests::{Backend, Weir};
 
@@ -76,27 +75,18 @@ async fn a_response_abandoned_half_read_does_not_spoil_the_next_requests() {
 /// A backend that answers each request with `Connection: close` and then closes: every
 /// pooled connection goes stale right away.
 fn start_closing_backend() -> (u16, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let accepted = Arc::new(AtomicUsize::new(0));
-    let count = accepted.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            count.fetch_add(1, Ordering::SeqCst);
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut line = String::new();
-            // The request head ends with an empty line; these requests have no body.
-            while reader.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
-                if line == "\r\n" {
-                    break;
-                }
-                line.clear();
+    raw_backend(|mut stream| {
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut line = String::new();
+        // The request head ends with an empty line; these requests have no body.
+        while reader.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
+            if line == "\r\n" {
+                break;
             }
-            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\nclosed");
+            line.clear();
         }
-    });
-    (port, accepted)
+        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\nclosed");
+    })
 }
 
 #[tokio::test]
