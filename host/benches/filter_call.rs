@@ -8,6 +8,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 use weir::config::FilterSpec;
 use weir::http::{Body, Request};
 use weir::pipeline::{BuildContext, Context, Filter, FilterKinds, NamespaceId};
@@ -62,7 +63,7 @@ fn filter_call(c: &mut Criterion) {
     for (name, module) in [("noop", "guest_noop.wasm"), ("set_header", "guest_set_header.wasm")] {
         for isolation in ["pool", "instance"] {
             let filter = build(&dir, module, isolation);
-            let mut ctx = Context::new(request(), addr, 1);
+            let mut ctx = Context::new(request(), addr, Arc::from([]));
             group.bench_function(format!("{name}/{isolation}"), |b| {
                 b.iter(|| runtime.block_on(filter.on_request(&mut ctx, NamespaceId::DEFAULT)))
             });

@@ -151,13 +151,20 @@ async fn a_malformed_response_head_is_a_server_error_and_weir_carries_on() {
     assert_eq!(after.text().await.unwrap(), "hello, weir!");
 }
 
+/// POST, because it is not retried: had a dropped connection been taken from the pool
+/// and written to, the request would fail rather than be sent again on a new one.
 #[tokio::test]
 async fn a_pooled_connection_the_backend_dropped_is_not_used_again() {
     let (backend, accepted) = start_scripted_backend();
     let (_weir, url) = weir_in_front(backend);
     let client = client();
     for n in 1..=5 {
-        let response = client.get(format!("{url}/then-drop")).send().await.unwrap();
+        let response = client
+            .post(format!("{url}/then-drop"))
+            .body("not to be sent twice")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 200, "request {n}");
         assert_eq!(response.text().await.unwrap(), "dropped");
         // Let the backend's close reach Weir while the connection sits in the pool.
@@ -207,6 +214,9 @@ async fn streamed_request_bodies_reach_the_backend_whole() {
     let recorded = backend.requests();
     assert_eq!(recorded.len(), 2);
     assert_eq!(recorded[0].body, "first;second;third");
+    // Streamed on, not buffered: its length was still unknown when it left Weir.
+    assert_eq!(recorded[0].header("transfer-encoding"), Some("chunked"));
+    assert_eq!(recorded[0].header("content-length"), None);
     assert_eq!(recorded[1].body.len(), 100_000);
     assert_eq!(recorded[1].header("content-length"), Some("100000"));
 }

@@ -21,8 +21,6 @@ pub enum Body {
         body: Source,
         limit: Option<u64>,
         seen: u64,
-        /// Run once the stream has been read to its end (not if it is dropped early).
-        on_end: Option<OnEnd>,
     },
 }
 
@@ -63,27 +61,6 @@ impl Source {
     }
 }
 
-/// What to do when a streamed body has been read to its end: hand the upstream
-/// connection it came on back to its pool. A body dropped half-read leaves its HTTP/1
-/// connection unusable, so then this never runs and the connection closes.
-pub struct OnEnd(Box<dyn FnOnce() + Send + Sync>);
-
-impl OnEnd {
-    pub fn new(action: impl FnOnce() + Send + Sync + 'static) -> Self {
-        OnEnd(Box::new(action))
-    }
-
-    pub fn run(self) {
-        (self.0)()
-    }
-}
-
-impl std::fmt::Debug for OnEnd {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("OnEnd")
-    }
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum BodyError {
     #[error("body is larger than the limit of {0} bytes")]
@@ -100,26 +77,16 @@ impl Body {
             body: Source::Hyper(body),
             limit,
             seen: 0,
-            on_end: None,
         }
     }
 
-    /// A body received from a backend: `Empty` when nothing follows the head, else a
-    /// stream capped at `limit`. `on_end` runs once it has been read to its end (at
-    /// once for an empty one).
-    pub fn received(body: Incoming, limit: Option<u64>, on_end: Option<OnEnd>) -> Self {
+    /// A body received from a (TLS) backend through hyper: `Empty` when nothing follows
+    /// the head, else a stream capped at `limit`.
+    pub fn received(body: Incoming, limit: Option<u64>) -> Self {
         if http_body::Body::is_end_stream(&body) {
-            if let Some(on_end) = on_end {
-                on_end.run();
-            }
             return Body::Empty;
         }
-        Body::Stream {
-            body: Source::Hyper(body),
-            limit,
-            seen: 0,
-            on_end,
-        }
+        Body::stream(body, limit)
     }
 
     /// A plain-HTTP backend's response body still to be read, capped at `limit`.
@@ -128,7 +95,6 @@ impl Body {
             body: Source::Backend(Box::new(body)),
             limit,
             seen: 0,
-            on_end: None,
         }
     }
 
@@ -205,38 +171,16 @@ impl http_body::Body for Body {
                 };
                 Poll::Ready(Some(Ok(Frame::data(bytes))))
             }
-            Body::Stream {
-                body,
-                limit,
-                seen,
-                on_end,
-            } => match body.poll_data(cx) {
-                Poll::Ready(Some(Ok(frame))) => {
-                    if let (Some(data), Some(limit)) = (frame.data_ref(), *limit) {
-                        *seen += data.len() as u64;
-                        if *seen > limit {
-                            return Poll::Ready(Some(Err(BodyError::TooLarge(limit))));
-                        }
+            Body::Stream { body, limit, seen } => {
+                let polled = body.poll_data(cx);
+                if let (Poll::Ready(Some(Ok(frame))), Some(limit)) = (&polled, *limit) {
+                    *seen += frame.data_ref().map_or(0, |data| data.len() as u64);
+                    if *seen > limit {
+                        return Poll::Ready(Some(Err(BodyError::TooLarge(limit))));
                     }
-                    // A reader that knows the length (hyper writing a Content-Length
-                    // response) stops at the last byte without asking again, so the end
-                    // is noticed here too.
-                    if body.is_end_stream() {
-                        if let Some(on_end) = on_end.take() {
-                            on_end.run();
-                        }
-                    }
-                    Poll::Ready(Some(Ok(frame)))
                 }
-                Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e))),
-                Poll::Ready(None) => {
-                    if let Some(on_end) = on_end.take() {
-                        on_end.run();
-                    }
-                    Poll::Ready(None)
-                }
-                Poll::Pending => Poll::Pending,
-            },
+                polled
+            }
         }
     }
 

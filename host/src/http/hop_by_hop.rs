@@ -76,11 +76,6 @@ fn hop_by_hop_index(name: &HeaderName) -> Option<usize> {
         .or_else(|| (name == PROXY_CONNECTION).then_some(STANDARD))
 }
 
-/// True when `name` is one of the standard hop-by-hop headers.
-pub fn is_hop_by_hop(name: &HeaderName) -> bool {
-    hop_by_hop_index(name).is_some()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

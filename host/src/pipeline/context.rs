@@ -62,8 +62,9 @@ struct Inner {
 }
 
 impl Context {
-    /// A context for `namespace_count` namespaces, with `request` in DEFAULT.
-    pub fn new(request: Request, client_addr: SocketAddr, namespace_count: usize) -> Self {
+    /// A context for the pipeline namespaces `names` (in [`NamespaceId`] order; DEFAULT
+    /// exists even when `names` is empty), with `request` in DEFAULT.
+    pub fn new(request: Request, client_addr: SocketAddr, names: Arc<[String]>) -> Self {
         Context {
             client_addr,
             inner: Some(Box::new(Inner {
@@ -71,8 +72,8 @@ impl Context {
                     request: Some(request),
                     response: None,
                 },
-                others: (1..namespace_count).map(|_| Slot::default()).collect(),
-                names: Arc::from([]),
+                others: (1..names.len()).map(|_| Slot::default()).collect(),
+                names,
                 data: Vec::new(),
             })),
             guard: GuardCall::default(),
@@ -87,14 +88,6 @@ impl Context {
             inner: None,
             guard: GuardCall::default(),
         }
-    }
-
-    /// Names the namespaces (the pipeline's, in [`NamespaceId`] order).
-    pub fn with_names(mut self, names: Arc<[String]>) -> Self {
-        if let Some(inner) = &mut self.inner {
-            inner.names = names;
-        }
-        self
     }
 
     fn names(&self) -> &[String] {

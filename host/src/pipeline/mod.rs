@@ -152,8 +152,7 @@ impl Pipeline {
     /// Runs one request through the flow and returns the response for the client: the
     /// one in namespace DEFAULT at the end, or 503 if there is none.
     pub async fn run(&self, request: Request, client_addr: SocketAddr) -> Response {
-        let mut ctx =
-            Context::new(request, client_addr, self.flow.namespaces.len()).with_names(self.namespaces.clone());
+        let mut ctx = Context::new(request, client_addr, self.namespaces.clone());
         // Steps whose on_request ran and that want a response phase, in order.
         let mut ran: Vec<usize> = Vec::new();
         let mut index = 0;

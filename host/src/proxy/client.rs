@@ -44,7 +44,7 @@ impl UpstreamClient {
             return Ok(self.plain.request(request, body_limit).await?);
         }
         let response = self.tls.request(request).await?;
-        Ok(response.map(|incoming| Body::received(incoming, body_limit, None)))
+        Ok(response.map(|incoming| Body::received(incoming, body_limit)))
     }
 }
 

@@ -197,6 +197,7 @@ mod tests {
     use crate::config::FilterSpec;
     use crate::http::{Body, Request};
     use crate::pipeline::{BuildContext, Context, FilterKinds, NamespaceId, Outcome};
+    use std::sync::Arc;
 
     /// One pooled instance serving far more calls than wasmtime's per-store handle
     /// limit (100,000) must keep serving: without retirement, call 100,001 traps.
@@ -214,7 +215,7 @@ mod tests {
         for call in 0..120_000 {
             let mut request = Request::new(Body::Empty);
             request.headers_mut().insert("x-key", "ok".parse().unwrap());
-            let mut ctx = Context::new(request, client, 1);
+            let mut ctx = Context::new(request, client, Arc::from([]));
             let outcome = built.filter.on_request(&mut ctx, NamespaceId::DEFAULT).await;
             assert!(matches!(outcome, Outcome::Continue), "call {call}: {outcome:?}");
         }

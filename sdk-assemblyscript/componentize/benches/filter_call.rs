@@ -9,6 +9,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 use weir::config::FilterSpec;
 use weir::http::{Body, Request};
 use weir::pipeline::{BuildContext, Context, Filter, FilterKinds, NamespaceId};
@@ -104,7 +105,7 @@ fn filter_call(c: &mut Criterion) {
     for isolation in ["pool", "instance"] {
         for (name, module) in [("rust", "rust.wasm"), ("assemblyscript", "assemblyscript.wasm")] {
             let filter = filter(&dir, module, isolation);
-            let mut ctx = Context::new(request(), addr, 1);
+            let mut ctx = Context::new(request(), addr, Arc::from([]));
             group.bench_function(format!("{name}/{isolation}"), |b| {
                 b.iter(|| runtime.block_on(filter.on_request(&mut ctx, NamespaceId::DEFAULT)))
             });

@@ -4,7 +4,7 @@
 
 use super::connection::Connection;
 use super::response_head::BodyFraming;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use std::future::Future;
 use std::io;
 use std::pin::pin;
@@ -53,17 +53,18 @@ impl std::fmt::Debug for BackendBody {
 
 impl BackendBody {
     /// The body that follows a head on `connection`, whose read buffer may already hold
-    /// its first bytes. `framing` is never `BodyFraming::None` here.
+    /// its first bytes. `keep_alive` is the head's verdict on reusing the connection.
     pub fn new(connection: Connection, framing: BodyFraming, keep_alive: bool, give_back: Option<GiveBack>) -> Self {
         let state = match framing {
+            BodyFraming::None => State::Done,
             BodyFraming::Length(n) => State::Length(n),
             BodyFraming::Chunked => State::ChunkSize,
-            BodyFraming::UntilClose | BodyFraming::None => State::UntilClose,
+            BodyFraming::UntilClose => State::UntilClose,
         };
         BackendBody {
             connection: Some(connection),
             state,
-            keep_alive: keep_alive && framing != BodyFraming::UntilClose,
+            keep_alive,
             give_back,
         }
     }
@@ -103,20 +104,20 @@ impl BackendBody {
             match self.state {
                 State::Done | State::Length(0) => return Poll::Ready(Ok(None)),
                 State::Length(left) if !buffered.is_empty() => {
-                    let take = left.min(buffered.len() as u64);
-                    self.state = State::Length(left - take);
-                    return Poll::Ready(Ok(Some(buffered.split_to(take as usize).freeze())));
+                    let (data, left) = take_up_to(buffered, left);
+                    self.state = State::Length(left);
+                    return Poll::Ready(Ok(Some(data)));
                 }
-                State::UntilClose | State::ChunkData(_) if !buffered.is_empty() => {
-                    if let State::ChunkData(left) = self.state {
-                        let take = left.min(buffered.len() as u64);
-                        self.state = if take == left {
-                            State::ChunkEnd
-                        } else {
-                            State::ChunkData(left - take)
-                        };
-                        return Poll::Ready(Ok(Some(buffered.split_to(take as usize).freeze())));
-                    }
+                State::ChunkData(left) if !buffered.is_empty() => {
+                    let (data, left) = take_up_to(buffered, left);
+                    self.state = if left == 0 {
+                        State::ChunkEnd
+                    } else {
+                        State::ChunkData(left)
+                    };
+                    return Poll::Ready(Ok(Some(data)));
+                }
+                State::UntilClose if !buffered.is_empty() => {
                     return Poll::Ready(Ok(Some(buffered.split().freeze())));
                 }
                 State::ChunkSize | State::ChunkEnd | State::Trailers if !buffered.is_empty() => {
@@ -167,9 +168,15 @@ impl BackendBody {
     }
 }
 
+/// Up to `left` bytes from the front of `buf`, and how many are left after them.
+fn take_up_to(buf: &mut BytesMut, left: u64) -> (Bytes, u64) {
+    let take = left.min(buf.len() as u64);
+    (buf.split_to(take as usize).freeze(), left - take)
+}
+
 /// Consumes one complete line of chunked framing from the start of `buf`, if it is
 /// there, and returns the state after it.
-fn framing_line(buf: &mut bytes::BytesMut, state: State) -> io::Result<Option<State>> {
+fn framing_line(buf: &mut BytesMut, state: State) -> io::Result<Option<State>> {
     let Some(end) = memchr::memchr(b'\n', buf) else {
         return Ok(None);
     };
@@ -205,7 +212,6 @@ fn invalid(what: &str) -> io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::BytesMut;
 
     fn lines(input: &[u8], mut state: State) -> (State, usize) {
         let mut buf = BytesMut::from(input);

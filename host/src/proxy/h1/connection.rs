@@ -1,6 +1,6 @@
 //! One keep-alive connection to a backend, and one request/response exchange on it.
 
-use super::request_head::{self, RequestFraming};
+use super::request_head;
 use super::response_head::{self, BodyFraming, ResponseHead};
 use crate::http::{Body, BodyError};
 use bytes::BytesMut;
@@ -20,10 +20,17 @@ const COALESCE_BODY: usize = 16 * 1024;
 /// What is asked of the socket per read while waiting for a head.
 const HEAD_READ: usize = 16 * 1024;
 
+/// The write buffer is kept for the connection's next request up to this capacity; one
+/// that grew for a large coalesced body is let go rather than held while idle.
+const KEEP_WRITE_BUFFER: usize = 4 * 1024;
+
 pub struct Connection {
     pub(super) stream: TcpStream,
     /// Bytes read from the backend and not yet used.
     pub(super) read: BytesMut,
+    /// Where the next request head is put together, kept between requests so that a
+    /// request costs no allocation for it.
+    write: Vec<u8>,
     /// Whether any byte arrived during the current exchange; a reused connection that
     /// fails before one did may simply have been closed by the backend meanwhile.
     answered: bool,
@@ -48,6 +55,7 @@ impl Connection {
         Connection {
             stream,
             read: BytesMut::new(),
+            write: Vec::new(),
             answered: false,
         }
     }
@@ -105,26 +113,37 @@ impl Connection {
         authority: &str,
     ) -> Result<ResponseHead, ExchangeError> {
         self.answered = false;
-        let mut out = Vec::with_capacity(512);
-        let framing = request_head::encode(parts, body, authority, &mut out);
-        match (&*body, framing) {
-            (Body::Full(bytes), _) if bytes.len() <= COALESCE_BODY => {
+        let mut out = std::mem::take(&mut self.write);
+        out.clear();
+        let chunked = request_head::encode(parts, body, authority, &mut out);
+        let sent = match &*body {
+            Body::Full(bytes) if bytes.len() <= COALESCE_BODY => {
                 out.extend_from_slice(bytes);
-                self.stream.write_all(&out).await?;
+                self.stream.write_all(&out).await
             }
-            (Body::Full(bytes), _) => {
-                self.stream.write_all(&out).await?;
-                self.stream.write_all(bytes).await?;
+            Body::Full(bytes) => match self.stream.write_all(&out).await {
+                Ok(()) => self.stream.write_all(bytes).await,
+                Err(e) => Err(e),
+            },
+            Body::Stream { .. } => {
+                let head = self.send_streamed(&out, body, chunked, &parts.method).await;
+                self.keep_write_buffer(out);
+                return head;
             }
-            (Body::Stream { .. }, RequestFraming::Declared(_) | RequestFraming::Chunked) => {
-                return self
-                    .send_streamed(&out, body, framing == RequestFraming::Chunked, &parts.method)
-                    .await;
-            }
-            _ => self.stream.write_all(&out).await?,
-        }
-        let Connection { stream, read, answered } = self;
+            Body::Empty => self.stream.write_all(&out).await,
+        };
+        self.keep_write_buffer(out);
+        sent?;
+        let Connection {
+            stream, read, answered, ..
+        } = self;
         read_head(stream, read, answered, &parts.method).await
+    }
+
+    fn keep_write_buffer(&mut self, buffer: Vec<u8>) {
+        if buffer.capacity() <= KEEP_WRITE_BUFFER {
+            self.write = buffer;
+        }
     }
 
     /// Writes a streamed body while watching for the response: a backend may answer
@@ -138,7 +157,9 @@ impl Connection {
         method: &http::Method,
     ) -> Result<ResponseHead, ExchangeError> {
         self.stream.write_all(head).await?;
-        let Connection { stream, read, answered } = self;
+        let Connection {
+            stream, read, answered, ..
+        } = self;
         let (mut reader, mut writer) = stream.split();
         let mut upload = std::pin::pin!(write_body(&mut writer, body, chunked));
         let mut response = std::pin::pin!(read_head(&mut reader, read, answered, method));

@@ -6,20 +6,10 @@ use http::header::{CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
 use http::request::Parts;
 use http::Method;
 
-/// How the request body goes on the wire after the head.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RequestFraming {
-    /// No body, or bytes in memory whose length the head states.
-    InMemory,
-    /// A stream whose length the client declared; it is passed on as it comes.
-    Declared(u64),
-    /// A stream of unknown length, sent chunked.
-    Chunked,
-}
-
 /// Appends the head of a request to `out`. `authority` stands in for a missing Host
-/// header (an HTTP/2 client sends `:authority` instead).
-pub fn encode(parts: &Parts, body: &Body, authority: &str, out: &mut Vec<u8>) -> RequestFraming {
+/// header (an HTTP/2 client sends `:authority` instead). Returns whether the body is to
+/// be sent chunked: a stream whose length the client did not declare.
+pub fn encode(parts: &Parts, body: &Body, authority: &str, out: &mut Vec<u8>) -> bool {
     out.extend_from_slice(parts.method.as_str().as_bytes());
     out.push(b' ');
     let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
@@ -38,32 +28,32 @@ pub fn encode(parts: &Parts, body: &Body, authority: &str, out: &mut Vec<u8>) ->
         header(out, name.as_str().as_bytes(), value.as_bytes());
     }
 
-    let framing = match body {
+    let chunked = match body {
         Body::Empty => {
             // A request without a body needs no framing header, but some servers
             // answer a bodiless POST without Content-Length with 411.
             if expects_body(&parts.method) || parts.headers.contains_key(CONTENT_LENGTH) {
                 header(out, b"content-length", b"0");
             }
-            RequestFraming::InMemory
+            false
         }
         Body::Full(bytes) => {
             content_length(out, bytes.len() as u64);
-            RequestFraming::InMemory
+            false
         }
         Body::Stream { .. } => match declared_length(parts) {
             Some(length) => {
                 content_length(out, length);
-                RequestFraming::Declared(length)
+                false
             }
             None => {
                 header(out, b"transfer-encoding", b"chunked");
-                RequestFraming::Chunked
+                true
             }
         },
     };
     out.extend_from_slice(b"\r\n");
-    framing
+    chunked
 }
 
 fn header(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
@@ -93,11 +83,11 @@ mod tests {
     use super::*;
     use bytes::Bytes;
 
-    fn head(request: http::Request<()>, body: &Body) -> (String, RequestFraming) {
+    fn head(request: http::Request<()>, body: &Body) -> (String, bool) {
         let (parts, ()) = request.into_parts();
         let mut out = Vec::new();
-        let framing = encode(&parts, body, "backend:8080", &mut out);
-        (String::from_utf8(out).unwrap(), framing)
+        let chunked = encode(&parts, body, "backend:8080", &mut out);
+        (String::from_utf8(out).unwrap(), chunked)
     }
 
     #[test]
@@ -108,12 +98,12 @@ mod tests {
             .header("x-trace", "t1")
             .body(())
             .unwrap();
-        let (text, framing) = head(request, &Body::Full(Bytes::from_static(b"hello")));
+        let (text, chunked) = head(request, &Body::Full(Bytes::from_static(b"hello")));
         assert_eq!(
             text,
             "POST /a/b?c=1 HTTP/1.1\r\nhost: example.com\r\nx-trace: t1\r\ncontent-length: 5\r\n\r\n"
         );
-        assert_eq!(framing, RequestFraming::InMemory);
+        assert!(!chunked);
     }
 
     #[test]
