@@ -31,6 +31,7 @@ const WORKSPACES: &[Workspace] = &[
             ("FAULTY", "guest_faulty"),
             ("FAIL_INIT", "guest_fail_init"),
             ("COUNTER", "guest_counter"),
+            ("SHORTCUTS", "guest_shortcuts"),
         ],
     },
     Workspace {

@@ -19,7 +19,7 @@ pub mod testing;
 
 pub use filter::{Config, Filter, Outcome, Phases};
 pub use host::{clock, http, log, random, state};
-pub use message::{BuiltResponse, Exchange, Request, Response};
+pub use message::{BuiltResponse, Exchange, HeaderEdit, Request, Response};
 
 #[doc(hidden)]
 pub mod __private {

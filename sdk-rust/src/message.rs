@@ -87,6 +87,63 @@ impl Exchange<'_> {
     pub fn set_deadline(&self, millis: u32) {
         self.inner.set_deadline(millis)
     }
+
+    // Shortcuts to this step's own request and response (ABI 1.2.0). Each is one call
+    // into the host; the same through `request()` costs three (get the handle, use it,
+    // drop it), which shows when a filter runs on every request.
+
+    /// Every value of a header of this step's request, in order (empty when absent);
+    /// `None` when the namespace has no request.
+    pub fn request_header_values(&self, name: &str) -> Option<Vec<String>> {
+        self.inner.request_header_values(name)
+    }
+
+    /// The method and the path (without the query) of this step's request.
+    pub fn request_method_path(&self) -> Option<(String, String)> {
+        self.inner.request_method_path()
+    }
+
+    /// Applies `edits` to this step's request, in order. An edit the host refuses (a
+    /// bad name or value) is skipped and the others still apply; the result holds one
+    /// error per skipped edit. Like [`Exchange::request`], a namespace other than
+    /// `DEFAULT` without a request gets an empty one first.
+    pub fn edit_request_headers(&self, edits: &[HeaderEdit]) -> Vec<String> {
+        self.inner.edit_request_headers(edits)
+    }
+
+    /// Every value of a header of this step's response; `None` when there is no
+    /// response yet.
+    pub fn response_header_values(&self, name: &str) -> Option<Vec<String>> {
+        self.inner.response_header_values(name)
+    }
+
+    /// Applies `edits` to this step's response, as [`Exchange::edit_request_headers`]
+    /// does; `None`, with nothing edited, when there is no response yet.
+    pub fn edit_response_headers(&self, edits: &[HeaderEdit]) -> Option<Vec<String>> {
+        self.inner.edit_response_headers(edits)
+    }
+}
+
+/// One change to a message's headers, for [`Exchange::edit_request_headers`] and
+/// [`Exchange::edit_response_headers`]. Build the list once (in [`crate::Filter::new`])
+/// when it does not depend on the request.
+pub use imp::HeaderEdit;
+
+impl HeaderEdit {
+    /// Replaces every value of `name` with `value`.
+    pub fn set(name: impl Into<String>, value: impl Into<String>) -> HeaderEdit {
+        HeaderEdit::Set((name.into(), value.into()))
+    }
+
+    /// Adds a value to `name`, keeping those already there.
+    pub fn add(name: impl Into<String>, value: impl Into<String>) -> HeaderEdit {
+        HeaderEdit::Add((name.into(), value.into()))
+    }
+
+    /// Removes every value of `name`.
+    pub fn remove(name: impl Into<String>) -> HeaderEdit {
+        HeaderEdit::Remove(name.into())
+    }
 }
 
 /// A namespace's request.

@@ -60,6 +60,33 @@ fn check_header(name: &str, value: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The same shape as the generated `header-edit` variant (ABI 1.2.0).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeaderEdit {
+    Set((String, String)),
+    Add((String, String)),
+    Remove(String),
+}
+
+/// As the host does: a refused edit is skipped, the others apply, each refusal is told.
+fn apply_edits(message: &mut Message, edits: &[HeaderEdit]) -> Vec<String> {
+    let mut refused = Vec::new();
+    for edit in edits {
+        let done = match edit {
+            HeaderEdit::Set((name, value)) => message.set_header(name, value),
+            HeaderEdit::Add((name, value)) => message.add_header(name, value),
+            HeaderEdit::Remove(name) => {
+                message.remove_header(name);
+                Ok(())
+            }
+        };
+        if let Err(e) = done {
+            refused.push(e);
+        }
+    }
+    refused
+}
+
 pub(crate) type Shared = Rc<RefCell<Message>>;
 
 #[derive(Default)]
@@ -148,6 +175,35 @@ impl Exchange {
         if guard.result.is_none() {
             guard.deadline = Some(millis);
         }
+    }
+    pub fn request_header_values(&self, name: &str) -> Option<Vec<String>> {
+        self.request().map(|r| r.header_all(name))
+    }
+    pub fn request_method_path(&self) -> Option<(String, String)> {
+        self.request().map(|r| (r.method(), r.path()))
+    }
+    pub fn edit_request_headers(&self, edits: &[HeaderEdit]) -> Vec<String> {
+        let mut slots = self.slots.borrow_mut();
+        let slot = slots.entry(self.namespace.clone()).or_default();
+        // As the host: a namespace other than DEFAULT gets an empty request on first use.
+        if slot.request.is_none() && self.namespace != "DEFAULT" {
+            let empty = Message {
+                method: "GET".into(),
+                path: "/".into(),
+                ..Message::default()
+            };
+            slot.request = Some(Rc::new(RefCell::new(empty)));
+        }
+        match &slot.request {
+            Some(request) => apply_edits(&mut request.borrow_mut(), edits),
+            None => vec!["the test exchange has no DEFAULT request".to_string()],
+        }
+    }
+    pub fn response_header_values(&self, name: &str) -> Option<Vec<String>> {
+        self.response().map(|r| r.header_all(name))
+    }
+    pub fn edit_response_headers(&self, edits: &[HeaderEdit]) -> Option<Vec<String>> {
+        self.response().map(|r| apply_edits(&mut r.0.borrow_mut(), edits))
     }
 }
 

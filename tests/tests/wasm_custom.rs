@@ -334,3 +334,40 @@ async fn isolated_filters_in_a_row_serve_every_request() {
     assert_eq!(requests.len(), 20);
     assert!(requests.iter().all(|r| r.header("x-guest") == Some("set")));
 }
+
+/// The ABI 1.2.0 shortcuts, through the real host: header values in order, method and
+/// path, edits applied in order with a refused edit skipped and reported while the
+/// others apply, and `none` for the response before the Proxy made one.
+#[tokio::test]
+async fn the_exchange_shortcuts_read_and_edit_this_steps_messages() {
+    let backend = Backend::start("shortcut-backend").await;
+    let port = free_port();
+    let filter = format!("  - name: f\n    kind: Wasm\n    module: {}\n", guests::SHORTCUTS);
+    let _weir = Weir::start(&config(port, &filter, &backend), &[port]);
+    let response = client()
+        .post(format!("http://127.0.0.1:{port}/orders/7?full=1"))
+        .header("x-multi", "one")
+        .header("x-multi", "two")
+        .header("x-drop", "gone")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    // The response phase copied the backend's header and removed it.
+    assert_eq!(response.headers()["x-echo"], "shortcut-backend");
+    assert!(response.headers().get("x-backend").is_none());
+
+    let seen = &backend.requests()[0];
+    assert_eq!(seen.header("x-seen"), Some("one|two"));
+    assert_eq!(seen.header("x-drop"), None);
+    let routes: Vec<&str> = seen
+        .headers
+        .iter()
+        .filter(|(name, _)| name == "x-route")
+        .map(|(_, value)| value.as_str())
+        .collect();
+    assert_eq!(routes, ["POST /orders/7", "again"]);
+    assert_eq!(seen.header("x-refused"), Some("1: invalid header name \"bad name\""));
+    assert_eq!(seen.header("x-response-before"), Some("none"));
+    assert_eq!(seen.header("x-never"), None);
+}

@@ -1,4 +1,9 @@
-//! Pieces several built-in filters share: Go durations and Easegress's StringMatcher.
+//! Pieces several built-in filters share: Go durations, Easegress's StringMatcher and
+//! the adaptors' header edits.
+
+mod header_spec;
+
+pub use header_spec::HeaderSpec;
 
 use regex::Regex;
 use serde::Deserialize;
@@ -21,7 +26,9 @@ pub fn parse_millis(text: &str) -> Result<u64, String> {
             .parse()
             .map_err(|_| format!("{text:?} is not a duration"))?;
         rest = &rest[number_len..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
         let millis = match &rest[..unit_len] {
             "ns" => 1e-6,
             "us" | "µs" => 1e-3,

@@ -10,6 +10,7 @@
 //! starts afresh).
 
 use serde::Deserialize;
+use std::cell::Cell;
 use weir_builtin_common::{parse_millis, StringMatcher, StringMatcherSpec};
 use weir_sdk::{clock, state, BuiltResponse, Config, Exchange, Filter, Outcome};
 
@@ -66,9 +67,17 @@ struct Limiter {
     limit: i64,
     period_millis: u64,
     timeout_millis: u64,
+    /// The shared epoch once this instance has read it. It is written once and never
+    /// changes, so reading it again on every request would be a wasted host call.
+    epoch: Cell<Option<u64>>,
 }
 
 impl Limiter {
+    /// Whether the entry takes every request, so that it needs neither method nor path.
+    fn matches_all(&self) -> bool {
+        self.methods.is_empty() && self.url.is_blank()
+    }
+
     fn matches(&self, method: &str, path: &str) -> bool {
         (self.methods.is_empty() || self.methods.iter().any(|m| m.eq_ignore_ascii_case(method)))
             && (self.url.is_blank() || self.url.matches(path))
@@ -81,12 +90,12 @@ impl Limiter {
     /// one to its period's counter; the first `limit` adds win. An add beyond the limit
     /// only inflates a counter that is already spent, so it needs no undo.
     fn admit(&self, now_millis: u64) -> Option<u64> {
-        let epoch_key = format!("{}/epoch", self.key);
-        let epoch = match state::get(&epoch_key) {
-            Some(epoch) => epoch as u64,
+        let epoch = match self.epoch.get() {
+            Some(epoch) => epoch,
             None => {
-                state::compare_and_swap(&epoch_key, None, now_millis as i64, None);
-                state::get(&epoch_key).map_or(now_millis, |e| e as u64)
+                let epoch = self.shared_epoch(now_millis);
+                self.epoch.set(Some(epoch));
+                epoch
             }
         };
         let mut period = now_millis.saturating_sub(epoch) / self.period_millis;
@@ -103,6 +112,16 @@ impl Limiter {
             }
             period += 1;
         }
+    }
+
+    /// The epoch every instance numbers periods from: the first to ask sets it.
+    fn shared_epoch(&self, now_millis: u64) -> u64 {
+        let epoch_key = format!("{}/epoch", self.key);
+        if let Some(epoch) = state::get(&epoch_key) {
+            return epoch as u64;
+        }
+        state::compare_and_swap(&epoch_key, None, now_millis as i64, None);
+        state::get(&epoch_key).map_or(now_millis, |e| e as u64)
     }
 }
 
@@ -122,8 +141,8 @@ fn policy_limiter(
         .iter()
         .find(|p| p.name == name)
         .ok_or_else(|| format!("{at}: no policy named {name:?}"))?;
-    let period_millis = parse_millis(&policy.limit_refresh_period)
-        .map_err(|e| format!("policies.{name}.limitRefreshPeriod: {e}"))?;
+    let period_millis =
+        parse_millis(&policy.limit_refresh_period).map_err(|e| format!("policies.{name}.limitRefreshPeriod: {e}"))?;
     if period_millis == 0 {
         return Err(format!("policies.{name}.limitRefreshPeriod: must be at least 1ms"));
     }
@@ -136,6 +155,7 @@ fn policy_limiter(
         limit: i64::from(policy.limit_for_period),
         period_millis,
         timeout_millis,
+        epoch: Cell::new(None),
     })
 }
 
@@ -157,19 +177,42 @@ impl Filter for RateLimiter {
         if limiters.is_empty() {
             if let Some(name) = &spec.default_policy_ref {
                 let any = StringMatcher::new(StringMatcherSpec::default(), "url")?;
-                limiters.push(policy_limiter(&spec.policies, name, "defaultPolicyRef", 0, Vec::new(), any)?);
+                limiters.push(policy_limiter(
+                    &spec.policies,
+                    name,
+                    "defaultPolicyRef",
+                    0,
+                    Vec::new(),
+                    any,
+                )?);
             }
         }
         Ok(RateLimiter { limiters })
     }
 
     fn on_request(&self, exchange: &Exchange) -> Outcome {
-        let Some(request) = exchange.request() else {
-            return Outcome::Continue;
-        };
-        let (method, path) = (request.method(), request.path());
         // As Easegress: the first matching entry decides; none matching is not limited.
-        let Some(limiter) = self.limiters.iter().find(|l| l.matches(&method, &path)) else {
+        // The method and path are only asked for when an entry tests them.
+        let mut method_path = None;
+        let mut chosen = None;
+        for limiter in &self.limiters {
+            if limiter.matches_all() {
+                chosen = Some(limiter);
+                break;
+            }
+            if method_path.is_none() {
+                match exchange.request_method_path() {
+                    Some(found) => method_path = Some(found),
+                    None => return Outcome::Continue,
+                }
+            }
+            let (method, path) = method_path.as_ref().expect("set just above");
+            if limiter.matches(method, path) {
+                chosen = Some(limiter);
+                break;
+            }
+        }
+        let Some(limiter) = chosen else {
             return Outcome::Continue;
         };
         let now = clock::monotonic_nanos() / 1_000_000;
@@ -209,13 +252,19 @@ mod tests {
     fn the_budget_of_a_period_is_exact_then_429() {
         let rl = limiter(r#"{"name":"p","limitForPeriod":3,"limitRefreshPeriod":"1h","timeoutDuration":"0"}"#);
         for _ in 0..3 {
-            assert_eq!(rl.on_request(&TestExchange::new(TestRequest::get("/api/x"))), Outcome::Continue);
+            assert_eq!(
+                rl.on_request(&TestExchange::new(TestRequest::get("/api/x"))),
+                Outcome::Continue
+            );
         }
         let exchange = TestExchange::new(TestRequest::get("/api/x"));
         assert_eq!(rl.on_request(&exchange), Outcome::Result("rateLimited".into()));
         let response = exchange.response().unwrap();
         assert_eq!(response.status(), 429);
-        assert_eq!(response.header("x-eg-rate-limiter").as_deref(), Some("too-many-requests"));
+        assert_eq!(
+            response.header("x-eg-rate-limiter").as_deref(),
+            Some("too-many-requests")
+        );
         // Not matched by any entry: not limited.
         let other = TestExchange::new(TestRequest::get("/health"));
         assert_eq!(rl.on_request(&other), Outcome::Continue);

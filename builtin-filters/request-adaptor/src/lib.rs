@@ -5,9 +5,9 @@
 
 use regex::Regex;
 use serde::Deserialize;
-use std::collections::BTreeMap;
+use weir_builtin_common::HeaderSpec;
 use weir_content_coding::{Coding, Recode};
-use weir_sdk::{Config, Exchange, Filter, Outcome, Request};
+use weir_sdk::{Config, Exchange, Filter, HeaderEdit, Outcome, Request};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -48,18 +48,6 @@ struct RegexpReplaceSpec {
     replace: String,
 }
 
-/// Header edits, applied in the order `del`, `set`, `add`.
-#[derive(Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct HeaderSpec {
-    #[serde(default)]
-    pub del: Vec<String>,
-    #[serde(default)]
-    pub set: BTreeMap<String, String>,
-    #[serde(default)]
-    pub add: BTreeMap<String, String>,
-}
-
 enum PathEdit {
     Replace(String),
     AddPrefix(String),
@@ -82,7 +70,8 @@ pub struct RequestAdaptor {
     method: Option<String>,
     host: Option<String>,
     path: Option<PathEdit>,
-    header: HeaderSpec,
+    /// `header`, as the edits to apply, built once.
+    header_edits: Vec<HeaderEdit>,
     body: Option<String>,
     recodes: Vec<Recode>,
 }
@@ -96,7 +85,8 @@ impl Filter for RequestAdaptor {
             Some(p) if !p.add_prefix.is_empty() => Some(PathEdit::AddPrefix(p.add_prefix)),
             Some(p) if !p.trim_prefix.is_empty() => Some(PathEdit::TrimPrefix(p.trim_prefix)),
             Some(PathSpec {
-                regexp_replace: Some(r), ..
+                regexp_replace: Some(r),
+                ..
             }) => {
                 let re = Regex::new(&r.regexp).map_err(|e| format!("path.regexpReplace.regexp: {e}"))?;
                 Some(PathEdit::RegexpReplace(re, r.replace))
@@ -107,36 +97,40 @@ impl Filter for RequestAdaptor {
             method: spec.method.filter(|m| !m.is_empty()),
             host: spec.host.filter(|h| !h.is_empty()),
             path,
-            header: spec.header.unwrap_or_default(),
+            header_edits: spec.header.unwrap_or_default().edits(),
             body: spec.body,
             recodes: Recode::steps(spec.compress, spec.decompress),
         })
     }
 
     fn on_request(&self, exchange: &Exchange) -> Outcome {
+        // Values come from the operator's YAML: one the host refuses (a bad header
+        // name, say) is skipped rather than failing every request.
+        if self.method.is_some() || self.host.is_some() || self.path.is_some() {
+            let Some(request) = exchange.request() else {
+                return Outcome::Continue;
+            };
+            if let Some(method) = &self.method {
+                let _ = request.set_method(method);
+            }
+            if let Some(host) = &self.host {
+                let _ = request.set_host(host);
+            }
+            if let Some(edit) = &self.path {
+                let _ = request.set_path(&edit.apply(&request.path()));
+            }
+        }
+        // One host call for every header edit, without fetching a request handle: a
+        // header-only adaptor, the usual kind, costs one crossing per request.
+        if !self.header_edits.is_empty() {
+            let _refused = exchange.edit_request_headers(&self.header_edits);
+        }
+        if self.body.is_none() && self.recodes.is_empty() {
+            return Outcome::Continue;
+        }
         let Some(request) = exchange.request() else {
             return Outcome::Continue;
         };
-        // Values come from the operator's YAML: one the host refuses (a bad header
-        // name, say) is skipped rather than failing every request.
-        if let Some(method) = &self.method {
-            let _ = request.set_method(method);
-        }
-        if let Some(host) = &self.host {
-            let _ = request.set_host(host);
-        }
-        if let Some(edit) = &self.path {
-            let _ = request.set_path(&edit.apply(&request.path()));
-        }
-        for name in &self.header.del {
-            request.remove_header(name);
-        }
-        for (name, value) in &self.header.set {
-            let _ = request.set_header(name, value);
-        }
-        for (name, value) in &self.header.add {
-            let _ = request.add_header(name, value);
-        }
         if let Some(body) = &self.body {
             request.set_body(body.as_bytes());
         }
@@ -190,9 +184,10 @@ mod tests {
 
     #[test]
     fn regexp_replace_expands_groups() {
-        let adaptor =
-            Harness::<RequestAdaptor>::new(r#"{"path":{"regexpReplace":{"regexp":"^/api/(\\w+)$","replace":"/$1/v1"}}}"#)
-                .unwrap();
+        let adaptor = Harness::<RequestAdaptor>::new(
+            r#"{"path":{"regexpReplace":{"regexp":"^/api/(\\w+)$","replace":"/$1/v1"}}}"#,
+        )
+        .unwrap();
         let exchange = TestExchange::new(TestRequest::get("/api/users"));
         adaptor.on_request(&exchange);
         assert_eq!(exchange.request().path(), "/users/v1");
@@ -200,7 +195,9 @@ mod tests {
 
     #[test]
     fn decompresses_a_gzip_body_and_reports_a_broken_one() {
-        let gz = weir_content_coding::compress(Coding::Gzip, None, b"{\"a\":1}").unwrap().unwrap();
+        let gz = weir_content_coding::compress(Coding::Gzip, None, b"{\"a\":1}")
+            .unwrap()
+            .unwrap();
         let adaptor = Harness::<RequestAdaptor>::new(r#"{"decompress":"gzip"}"#).unwrap();
         let exchange = TestExchange::new(TestRequest::post("/").header("content-encoding", "gzip").body(gz));
         assert_eq!(adaptor.on_request(&exchange), Outcome::Continue);

@@ -4,9 +4,9 @@
 //! response the result is `responseNotFound`.
 
 use serde::Deserialize;
-use std::collections::BTreeMap;
+use weir_builtin_common::HeaderSpec;
 use weir_content_coding::{Coding, Recode};
-use weir_sdk::{Config, Exchange, Filter, Outcome, Response};
+use weir_sdk::{Config, Exchange, Filter, HeaderEdit, Outcome, Response};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -21,45 +21,46 @@ struct Spec {
     decompress: Option<Coding>,
 }
 
-#[derive(Default, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct HeaderSpec {
-    #[serde(default)]
-    del: Vec<String>,
-    #[serde(default)]
-    set: BTreeMap<String, String>,
-    #[serde(default)]
-    add: BTreeMap<String, String>,
-}
-
 pub struct ResponseAdaptor {
-    spec: Spec,
+    /// `header`, as the edits to apply, built once.
+    header_edits: Vec<HeaderEdit>,
+    body: Option<String>,
+    recodes: Vec<Recode>,
 }
 
 impl Filter for ResponseAdaptor {
     fn new(config: Config) -> Result<Self, String> {
-        Ok(ResponseAdaptor { spec: config.parse()? })
+        let spec: Spec = config.parse()?;
+        Ok(ResponseAdaptor {
+            header_edits: spec.header.edits(),
+            body: spec.body,
+            recodes: Recode::steps(spec.compress, spec.decompress),
+        })
     }
 
     fn on_request(&self, exchange: &Exchange) -> Outcome {
-        let Some(response) = exchange.response() else {
-            return Outcome::Result("responseNotFound".into());
-        };
-        for name in &self.spec.header.del {
-            response.remove_header(name);
-        }
-        // A value the host refuses comes from the YAML; skip it rather than fail
+        let not_found = || Outcome::Result("responseNotFound".into());
+        // One host call for every header edit, without fetching a response handle. A
+        // value the host refuses comes from the YAML; it is skipped rather than failing
         // every response.
-        for (name, value) in &self.spec.header.set {
-            let _ = response.set_header(name, value);
+        if !self.header_edits.is_empty() && exchange.edit_response_headers(&self.header_edits).is_none() {
+            return not_found();
         }
-        for (name, value) in &self.spec.header.add {
-            let _ = response.add_header(name, value);
+        if self.body.is_none() && self.recodes.is_empty() {
+            // With nothing else to do, the edits above already told whether there is a
+            // response; an adaptor with no edits at all still has to ask.
+            if self.header_edits.is_empty() && exchange.response().is_none() {
+                return not_found();
+            }
+            return Outcome::Continue;
         }
-        if let Some(body) = &self.spec.body {
+        let Some(response) = exchange.response() else {
+            return not_found();
+        };
+        if let Some(body) = &self.body {
             response.set_body(body.as_bytes());
         }
-        for step in Recode::steps(self.spec.compress, self.spec.decompress) {
+        for &step in &self.recodes {
             if recode(&response, step).is_err() {
                 return Outcome::Result(step.failure().into());
             }
@@ -91,9 +92,10 @@ mod tests {
 
     #[test]
     fn edits_the_response_or_reports_none() {
-        let adaptor =
-            Harness::<ResponseAdaptor>::new(r#"{"header":{"del":["Server"],"set":{"X-Adapted":"yes"}},"body":"changed"}"#)
-                .unwrap();
+        let adaptor = Harness::<ResponseAdaptor>::new(
+            r#"{"header":{"del":["Server"],"set":{"X-Adapted":"yes"}},"body":"changed"}"#,
+        )
+        .unwrap();
         let exchange = TestExchange::new(TestRequest::get("/"))
             .with_response(TestResponse::new(200).header("server", "backend").body("original"));
         assert_eq!(adaptor.on_request(&exchange), Outcome::Continue);
@@ -121,8 +123,11 @@ mod tests {
         assert_eq!(response.body().unwrap(), b"plain");
         assert_eq!(response.header("content-encoding"), None);
 
-        let broken = TestExchange::new(TestRequest::get("/"))
-            .with_response(TestResponse::new(200).header("content-encoding", "gzip").body("not gzip"));
+        let broken = TestExchange::new(TestRequest::get("/")).with_response(
+            TestResponse::new(200)
+                .header("content-encoding", "gzip")
+                .body("not gzip"),
+        );
         assert_eq!(gunzip.on_request(&broken), Outcome::Result("decompressFailed".into()));
     }
 }

@@ -4,7 +4,9 @@
 
 use crate::http::{Body, Request, Response};
 use crate::pipeline::NamespaceId;
-use crate::wasm::bindings::weir::filter::types::{BuiltResponse, Host, HostExchange, HostRequest, HostResponse};
+use crate::wasm::bindings::weir::filter::types::{
+    BuiltResponse, HeaderEdit, Host, HostExchange, HostRequest, HostResponse,
+};
 use crate::wasm::handles::{ExchangeHandle, RequestHandle, ResponseHandle};
 use crate::wasm::store_state::HostState;
 use bytes::Bytes;
@@ -58,6 +60,26 @@ fn remove(headers: &mut HeaderMap, name: &str) {
     if let Ok(name) = HeaderName::from_bytes(name.as_bytes()) {
         headers.remove(name);
     }
+}
+
+/// Applies edits in order. A refused edit is skipped and the rest still apply, so one
+/// bad value in an operator's YAML does not undo the others; each refusal is reported.
+fn apply_edits(headers: &mut HeaderMap, edits: &[HeaderEdit]) -> Vec<String> {
+    let mut refused = Vec::new();
+    for edit in edits {
+        let done = match edit {
+            HeaderEdit::Set((name, value)) => set(headers, name, value),
+            HeaderEdit::Add((name, value)) => add(headers, name, value),
+            HeaderEdit::Remove(name) => {
+                remove(headers, name);
+                Ok(())
+            }
+        };
+        if let Err(e) = done {
+            refused.push(e);
+        }
+    }
+    refused
 }
 
 /// Replaces the path and query of `uri`, keeping scheme and authority.
@@ -243,6 +265,62 @@ impl HostExchange for HostState {
             guard.deadline = Some(std::time::Duration::from_millis(millis.into()));
         }
         Ok(())
+    }
+
+    fn request_header_values(&mut self, this: Resource<ExchangeHandle>, name: String) -> Outcome<Option<Vec<String>>> {
+        let call = self.exchange_call(&this)?;
+        let active = self.active(call)?;
+        Ok(active
+            .context
+            .request(active.namespace)
+            .map(|r| all(r.headers(), &name)))
+    }
+
+    fn request_method_path(&mut self, this: Resource<ExchangeHandle>) -> Outcome<Option<(String, String)>> {
+        let call = self.exchange_call(&this)?;
+        let active = self.active(call)?;
+        Ok(active
+            .context
+            .request(active.namespace)
+            .map(|r| (r.method().as_str().to_string(), r.uri().path().to_string())))
+    }
+
+    fn edit_request_headers(&mut self, this: Resource<ExchangeHandle>, edits: Vec<HeaderEdit>) -> Outcome<Vec<String>> {
+        let call = self.exchange_call(&this)?;
+        let active = self.active(call)?;
+        let namespace = active.namespace;
+        // The same rule as `request()`: a builder's namespace gets its request on first use.
+        if namespace != NamespaceId::DEFAULT && active.context.request(namespace).is_none() {
+            active.context.set_request(namespace, Request::default());
+        }
+        let request = active
+            .context
+            .request_mut(namespace)
+            .ok_or_else(|| wasmtime::format_err!("the client's request is gone"))?;
+        Ok(apply_edits(request.headers_mut(), &edits))
+    }
+
+    fn response_header_values(&mut self, this: Resource<ExchangeHandle>, name: String) -> Outcome<Option<Vec<String>>> {
+        let call = self.exchange_call(&this)?;
+        let active = self.active(call)?;
+        Ok(active
+            .context
+            .response(active.namespace)
+            .map(|r| all(r.headers(), &name)))
+    }
+
+    fn edit_response_headers(
+        &mut self,
+        this: Resource<ExchangeHandle>,
+        edits: Vec<HeaderEdit>,
+    ) -> Outcome<Option<Vec<String>>> {
+        let call = self.exchange_call(&this)?;
+        let active = self.active(call)?;
+        let namespace = active.namespace;
+        Ok(active
+            .context
+            .response_mut(namespace)
+            .map(|response| apply_edits(response.headers_mut(), &edits)))
     }
 
     fn drop(&mut self, this: Resource<ExchangeHandle>) -> Outcome<()> {
