@@ -62,6 +62,11 @@ pub fn strip(headers: &mut HeaderMap) {
 
 const PROXY_CONNECTION: &str = "proxy-connection";
 
+/// Whether `name` is always hop-by-hop (those a `Connection` header lists aside).
+pub fn is_hop_by_hop(name: &HeaderName) -> bool {
+    hop_by_hop_index(name).is_some()
+}
+
 /// Where `name` is in [`ALWAYS`], or `STANDARD` for `Proxy-Connection`.
 fn hop_by_hop_index(name: &HeaderName) -> Option<usize> {
     let name = name.as_str();

@@ -1,8 +1,9 @@
 //! Parsing a backend's response head, and deciding from it how the body is framed
 //! (RFC 9112 §6.3) and whether the connection can carry another request.
 
+use crate::http::hop_by_hop;
 use bytes::{Buf, Bytes, BytesMut};
-use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
+use http::header::CONTENT_LENGTH;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version};
 use std::mem::MaybeUninit;
 
@@ -48,23 +49,25 @@ pub fn parse(buf: &mut BytesMut, method: &Method) -> Result<Option<ResponseHead>
         Some(1) => Version::HTTP_11,
         _ => Version::HTTP_10,
     };
-    // The values are cut from one copy of the head (a few hundred bytes) instead of
-    // being copied one by one.
-    let head = Bytes::copy_from_slice(&buf[..length]);
-    let base = buf.as_ptr() as usize;
-    let mut headers = HeaderMap::with_capacity(response.headers.len());
-    for h in response.headers.iter() {
-        let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| format!("bad header name {:?}", h.name))?;
-        let start = h.value.as_ptr() as usize - base;
-        let value = HeaderValue::from_maybe_shared(head.slice(start..start + h.value.len()))
-            .map_err(|_| format!("bad value for header {name}"))?;
-        headers.append(name, value);
+    let lines: &[httparse::Header<'_>] = response.headers;
+    // Reuse and framing are read from the raw lines. The hop-by-hop headers they come
+    // from (RFC 9110 §7.6.1) describe this connection only, so they never enter the
+    // response: the proxy would strip them anyway, and leaving them out costs less
+    // than inserting and then removing them.
+    // One pass settles which of the framing lines are there; most lines are settled by
+    // their length alone.
+    let (mut connection, mut transfer_encoding, mut has_length) = (false, false, false);
+    for h in lines {
+        match h.name.len() {
+            10 if h.name.eq_ignore_ascii_case("connection") => connection = true,
+            14 if h.name.eq_ignore_ascii_case("content-length") => has_length = true,
+            17 if h.name.eq_ignore_ascii_case("transfer-encoding") => transfer_encoding = true,
+            _ => {}
+        }
     }
-    buf.advance(length);
-
     let mut keep_alive = match version {
-        Version::HTTP_11 => !has_token(&headers, CONNECTION, "close"),
-        _ => has_token(&headers, CONNECTION, "keep-alive"),
+        Version::HTTP_11 => !(connection && connection_lists(lines, "close")),
+        _ => connection && connection_lists(lines, "keep-alive"),
     };
     if status == StatusCode::SWITCHING_PROTOCOLS {
         // What follows is no longer HTTP/1.1.
@@ -76,25 +79,48 @@ pub fn parse(buf: &mut BytesMut, method: &Method) -> Result<Option<ResponseHead>
         || status == StatusCode::NOT_MODIFIED
     {
         BodyFraming::None
-    } else if headers.contains_key(TRANSFER_ENCODING) {
+    } else if transfer_encoding {
         // Transfer-Encoding wins over Content-Length, which must not be passed on with
         // a body of another length; a message with both is suspect, so the connection
         // is not used again.
-        if headers.remove(CONTENT_LENGTH).is_some() {
+        if has_length {
             keep_alive = false;
         }
-        if last_coding_is_chunked(&headers) {
+        if last_coding_is_chunked(lines) {
             BodyFraming::Chunked
         } else {
             keep_alive = false;
             BodyFraming::UntilClose
         }
-    } else if headers.contains_key(CONTENT_LENGTH) {
-        BodyFraming::Length(content_length(&headers)?)
+    } else if has_length {
+        BodyFraming::Length(content_length(lines)?)
     } else {
         keep_alive = false;
         BodyFraming::UntilClose
     };
+
+    // The values are cut from one copy of the head (a few hundred bytes) instead of
+    // being copied one by one.
+    let head = Bytes::copy_from_slice(&buf[..length]);
+    let base = buf.as_ptr() as usize;
+    // Names the Connection header lists are hop-by-hop too. It nearly always lists
+    // only `keep-alive` or `close`, which needs no check per header.
+    let lists_names = connection && lists_other_names(lines);
+    let mut headers = HeaderMap::with_capacity(lines.len());
+    for h in lines {
+        let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| format!("bad header name {:?}", h.name))?;
+        let dropped = hop_by_hop::is_hop_by_hop(&name)
+            || (transfer_encoding && name == CONTENT_LENGTH)
+            || (lists_names && connection_lists(lines, name.as_str()));
+        if dropped {
+            continue;
+        }
+        let start = h.value.as_ptr() as usize - base;
+        let value = HeaderValue::from_maybe_shared(head.slice(start..start + h.value.len()))
+            .map_err(|_| format!("bad value for header {name}"))?;
+        headers.append(name, value);
+    }
+    buf.advance(length);
     let mut parts = http::Response::new(()).into_parts().0;
     parts.status = status;
     parts.version = version;
@@ -107,10 +133,10 @@ pub fn parse(buf: &mut BytesMut, method: &Method) -> Result<Option<ResponseHead>
 }
 
 /// Every Content-Length value (and list element) must be the same number.
-fn content_length(headers: &HeaderMap) -> Result<u64, String> {
+fn content_length(lines: &[httparse::Header<'_>]) -> Result<u64, String> {
     let mut length = None;
-    for value in headers.get_all(CONTENT_LENGTH) {
-        let text = value.to_str().map_err(|_| "a non-text Content-Length".to_string())?;
+    for line in lines.iter().filter(|h| h.name.eq_ignore_ascii_case("content-length")) {
+        let text = std::str::from_utf8(line.value).map_err(|_| "a non-text Content-Length".to_string())?;
         for item in text.split(',') {
             let item = item.trim();
             if item.is_empty() || !item.bytes().all(|b| b.is_ascii_digit()) {
@@ -126,23 +152,33 @@ fn content_length(headers: &HeaderMap) -> Result<u64, String> {
     length.ok_or_else(|| "an empty Content-Length".to_string())
 }
 
-fn last_coding_is_chunked(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(TRANSFER_ENCODING)
+fn last_coding_is_chunked(lines: &[httparse::Header<'_>]) -> bool {
+    lines
         .iter()
-        .next_back()
-        .and_then(|v| v.to_str().ok())
+        .rev()
+        .find(|h| h.name.eq_ignore_ascii_case("transfer-encoding"))
+        .and_then(|h| std::str::from_utf8(h.value).ok())
         .and_then(|v| v.rsplit(',').next())
         .is_some_and(|coding| coding.trim().eq_ignore_ascii_case("chunked"))
 }
 
-fn has_token(headers: &HeaderMap, name: HeaderName, token: &str) -> bool {
-    headers
-        .get_all(name)
+/// Whether the Connection lines list a name other than `keep-alive` and `close`.
+fn lists_other_names(lines: &[httparse::Header<'_>]) -> bool {
+    connection_tokens(lines).any(|t| !t.eq_ignore_ascii_case("keep-alive") && !t.eq_ignore_ascii_case("close"))
+}
+
+fn connection_tokens<'a>(lines: &'a [httparse::Header<'a>]) -> impl Iterator<Item = &'a str> {
+    lines
         .iter()
-        .filter_map(|v| v.to_str().ok())
+        .filter(|h| h.name.eq_ignore_ascii_case("connection"))
+        .filter_map(|h| std::str::from_utf8(h.value).ok())
         .flat_map(|v| v.split(','))
-        .any(|t| t.trim().eq_ignore_ascii_case(token))
+        .map(str::trim)
+}
+
+/// Whether the Connection lines list `token`, in any case.
+fn connection_lists(lines: &[httparse::Header<'_>], token: &str) -> bool {
+    connection_tokens(lines).any(|t| t.eq_ignore_ascii_case(token))
 }
 
 #[cfg(test)]
@@ -228,6 +264,21 @@ mod tests {
             Method::GET,
         );
         assert!(old_kept.unwrap().unwrap().keep_alive);
+    }
+
+    #[test]
+    fn hop_by_hop_headers_stay_out_of_the_response() {
+        let head = parsed(
+            "HTTP/1.1 200 OK\r\nConnection: keep-alive, X-Session\r\nKeep-Alive: timeout=5\r\n\
+             X-Session: 1\r\nProxy-Connection: keep-alive\r\nTransfer-Encoding: chunked\r\nX-Kept: yes\r\n\r\n",
+            Method::GET,
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(head.framing, BodyFraming::Chunked);
+        assert!(head.keep_alive);
+        let names: Vec<&str> = head.parts.headers.keys().map(|n| n.as_str()).collect();
+        assert_eq!(names, ["x-kept"]);
     }
 
     #[test]
