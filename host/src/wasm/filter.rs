@@ -14,9 +14,9 @@ use std::time::Instant;
 
 /// A pooled instance is retired after this many calls and a fresh one takes its place
 /// (about 30 µs, once per 10,000 calls). This bounds whatever an instance accumulates
-/// over its life: memory a guest leaks, and wasmtime's per-store count of component
-/// handles, which grows by one per call in wasmtime 48 and traps every call once it
-/// reaches 100,000.
+/// over its life, such as memory a guest leaks. It also once kept instances under
+/// wasmtime 48's per-store limit of 100,000 component handles, which grew by one per
+/// call while each call pushed a fresh `exchange`; an instance now reuses one.
 const RETIRE_AFTER_CALLS: u64 = 10_000;
 
 pub struct WasmFilter {
@@ -200,7 +200,8 @@ mod tests {
     use std::sync::Arc;
 
     /// One pooled instance serving far more calls than wasmtime's per-store handle
-    /// limit (100,000) must keep serving: without retirement, call 100,001 traps.
+    /// limit (100,000) must keep serving. When each call pushed a fresh `exchange`,
+    /// call 100,001 trapped unless the instance was retired first.
     #[tokio::test]
     async fn a_pooled_filter_serves_past_the_store_handle_limit() {
         let spec: FilterSpec =

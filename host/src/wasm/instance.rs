@@ -73,6 +73,10 @@ fn init_budget(timeout: Duration) -> Duration {
 pub struct Instance {
     store: Store<HostState>,
     bindings: FilterBindings,
+    /// The table entry behind the `exchange` every phase call borrows. One entry
+    /// serves all the instance's calls, retagged with each call's id: a borrow
+    /// cannot outlive its call, so no guest can hold on to it.
+    exchange: u32,
     pub phases: Phases,
     /// The guest time a phase call may use before it is cut.
     timeout: Duration,
@@ -94,8 +98,15 @@ impl Instance {
         store.epoch_deadline_callback(deadline_check);
         arm(&mut store, init_budget(recipe.timeout));
         let bindings = recipe.compiled.pre.instantiate_async(&mut store).await?;
+        let exchange = store
+            .data_mut()
+            .table
+            .push(ExchangeHandle { call: 0 })
+            .map_err(|e| CallError::Trap(e.to_string()))?
+            .rep();
         let mut instance = Instance {
             bindings,
+            exchange,
             store,
             phases: Phases::empty(),
             timeout: recipe.timeout,
@@ -145,24 +156,18 @@ impl Instance {
     }
 
     async fn run(&mut self, phase: Phase, id: u64) -> Result<WireOutcome, CallError> {
-        let exchange = self
-            .store
+        let exchange = Resource::<ExchangeHandle>::new_borrow(self.exchange);
+        self.store
             .data_mut()
             .table
-            .push(ExchangeHandle { call: id })
-            .map_err(|e| CallError::Trap(e.to_string()))?;
-        let rep = exchange.rep();
+            .get_mut(&exchange)
+            .map_err(|e| CallError::Trap(e.to_string()))?
+            .call = id;
         let handler = self.bindings.weir_filter_handler();
         let outcome = match phase {
             Phase::Request => handler.call_on_request(&mut self.store, exchange).await,
             Phase::Response => handler.call_on_response(&mut self.store, exchange).await,
         };
-        // The guest only borrowed the exchange; the host's entry goes with the call.
-        let _ = self
-            .store
-            .data_mut()
-            .table
-            .delete(Resource::<ExchangeHandle>::new_own(rep));
         Ok(outcome?)
     }
 }
