@@ -56,18 +56,19 @@ pub fn parse(buf: &mut BytesMut, method: &Method) -> Result<Option<ResponseHead>
     // than inserting and then removing them.
     // One pass settles which of the framing lines are there; most lines are settled by
     // their length alone.
-    let (mut connection, mut transfer_encoding, mut has_length) = (false, false, false);
+    let mut connection = ConnectionOptions::default();
+    let (mut transfer_encoding, mut has_length) = (false, false);
     for h in lines {
         match h.name.len() {
-            10 if h.name.eq_ignore_ascii_case("connection") => connection = true,
+            10 if h.name.eq_ignore_ascii_case("connection") => connection.read(h.value),
             14 if h.name.eq_ignore_ascii_case("content-length") => has_length = true,
             17 if h.name.eq_ignore_ascii_case("transfer-encoding") => transfer_encoding = true,
             _ => {}
         }
     }
     let mut keep_alive = match version {
-        Version::HTTP_11 => !(connection && connection_lists(lines, "close")),
-        _ => connection && connection_lists(lines, "keep-alive"),
+        Version::HTTP_11 => !connection.close,
+        _ => connection.keep_alive,
     };
     if status == StatusCode::SWITCHING_PROTOCOLS {
         // What follows is no longer HTTP/1.1.
@@ -103,15 +104,14 @@ pub fn parse(buf: &mut BytesMut, method: &Method) -> Result<Option<ResponseHead>
     // being copied one by one.
     let head = Bytes::copy_from_slice(&buf[..length]);
     let base = buf.as_ptr() as usize;
-    // Names the Connection header lists are hop-by-hop too. It nearly always lists
-    // only `keep-alive` or `close`, which needs no check per header.
-    let lists_names = connection && lists_other_names(lines);
     let mut headers = HeaderMap::with_capacity(lines.len());
     for h in lines {
         let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| format!("bad header name {:?}", h.name))?;
         let dropped = hop_by_hop::is_hop_by_hop(&name)
             || (transfer_encoding && name == CONTENT_LENGTH)
-            || (lists_names && connection_lists(lines, name.as_str()));
+            // Names the Connection header lists are hop-by-hop too. It nearly always
+            // lists only `keep-alive` or `close`, which needs no check per header.
+            || (connection.lists_names && connection_lists(lines, name.as_str()));
         if dropped {
             continue;
         }
@@ -162,23 +162,36 @@ fn last_coding_is_chunked(lines: &[httparse::Header<'_>]) -> bool {
         .is_some_and(|coding| coding.trim().eq_ignore_ascii_case("chunked"))
 }
 
-/// Whether the Connection lines list a name other than `keep-alive` and `close`.
-fn lists_other_names(lines: &[httparse::Header<'_>]) -> bool {
-    connection_tokens(lines).any(|t| !t.eq_ignore_ascii_case("keep-alive") && !t.eq_ignore_ascii_case("close"))
+/// What the Connection lines of a head say.
+#[derive(Default)]
+struct ConnectionOptions {
+    close: bool,
+    keep_alive: bool,
+    /// Some other name is listed: that header is hop-by-hop too.
+    lists_names: bool,
 }
 
-fn connection_tokens<'a>(lines: &'a [httparse::Header<'a>]) -> impl Iterator<Item = &'a str> {
+impl ConnectionOptions {
+    fn read(&mut self, value: &[u8]) {
+        for token in value.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
+            if token.eq_ignore_ascii_case(b"close") {
+                self.close = true;
+            } else if token.eq_ignore_ascii_case(b"keep-alive") {
+                self.keep_alive = true;
+            } else if !token.is_empty() {
+                self.lists_names = true;
+            }
+        }
+    }
+}
+
+/// Whether the Connection lines list `name`, in any case.
+fn connection_lists(lines: &[httparse::Header<'_>], name: &str) -> bool {
     lines
         .iter()
         .filter(|h| h.name.eq_ignore_ascii_case("connection"))
-        .filter_map(|h| std::str::from_utf8(h.value).ok())
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-}
-
-/// Whether the Connection lines list `token`, in any case.
-fn connection_lists(lines: &[httparse::Header<'_>], token: &str) -> bool {
-    connection_tokens(lines).any(|t| t.eq_ignore_ascii_case(token))
+        .flat_map(|h| h.value.split(|&b| b == b','))
+        .any(|token| token.trim_ascii().eq_ignore_ascii_case(name.as_bytes()))
 }
 
 #[cfg(test)]
