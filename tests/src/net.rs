@@ -10,14 +10,20 @@ pub fn client() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().build().unwrap()
 }
 
-/// A loopback port that was free a moment ago.
+/// A loopback port that was free a moment ago, and never handed out before in this
+/// test process.
 ///
 /// Chosen below the kernel's ephemeral range (32768 and up by default): ports from that
 /// range are also handed out as source ports of outgoing connections, and under the
-/// load some tests make, one could be taken between this check and Weir's bind.
+/// load some tests make, one could be taken between this check and Weir's bind. Ports
+/// already given are skipped: the pseudo-random sequence can repeat a port, and two
+/// tests running side by side would then both bind it, one of them failing.
 pub fn free_port() -> u16 {
+    use std::collections::HashSet;
     use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::Mutex;
     static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+    static GIVEN: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
     let seed = std::process::id() as u64
         ^ std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -30,7 +36,10 @@ pub fn free_port() -> u16 {
             .wrapping_mul(6364136223846793005)
             .rotate_left(17);
         let port = 20000 + (n % 12000) as u16;
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+        let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+        let given = given.get_or_insert_with(HashSet::new);
+        if !given.contains(&port) && TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            given.insert(port);
             return port;
         }
     }
