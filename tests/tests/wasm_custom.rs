@@ -371,3 +371,67 @@ async fn the_exchange_shortcuts_read_and_edit_this_steps_messages() {
     assert_eq!(seen.header("x-response-before"), Some("none"));
     assert_eq!(seen.header("x-never"), None);
 }
+
+/// How many times a thread of `pid` named `name` has gone to sleep and woken up.
+fn thread_wakeups(pid: u32, name: &str) -> u64 {
+    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+        let task = task.unwrap().path();
+        if std::fs::read_to_string(task.join("comm")).unwrap_or_default().trim() != name {
+            continue;
+        }
+        let status = std::fs::read_to_string(task.join("status")).unwrap();
+        let line = status
+            .lines()
+            .find(|l| l.starts_with("voluntary_ctxt_switches:"))
+            .unwrap();
+        return line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    }
+    panic!("weir has no thread named {name}");
+}
+
+/// The epoch ticker rests while no WASM call runs (an idle proxy must not wake a
+/// thousand times a second), and the next call wakes it: a guest that loops forever
+/// after the rest is still cut at its deadline.
+#[tokio::test]
+async fn the_epoch_ticker_rests_while_idle_and_wakes_for_the_next_call() {
+    let backend = Backend::start("b").await;
+    let port = free_port();
+    let filter = format!(
+        "  - name: f\n    kind: Wasm\n    module: {}\n    timeout: 200ms\n",
+        guests::FAULTY
+    );
+    let weir = Weir::start(&config(port, &filter, &backend), &[port]);
+    let client = client();
+    assert_eq!(
+        client
+            .get(format!("http://127.0.0.1:{port}/fine"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+
+    let before = thread_wakeups(weir.pid(), "weir-wasm-epoch");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let idle = thread_wakeups(weir.pid(), "weir-wasm-epoch") - before;
+    // Ticking through that second would be about a thousand wake-ups.
+    assert!(idle < 50, "the epoch thread woke {idle} times in an idle second");
+
+    let spun = client
+        .get(format!("http://127.0.0.1:{port}/spin"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(spun.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(weir.logged("ran past its timeout of 200ms"), "{}", weir.stderr());
+    assert_eq!(
+        client
+            .get(format!("http://127.0.0.1:{port}/fine"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+}

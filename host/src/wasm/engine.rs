@@ -2,13 +2,9 @@
 //! with copy-on-write memory images, so that making an instance is cheap enough to do
 //! per request in isolated mode.
 
+use super::epoch;
 use std::sync::OnceLock;
-use std::time::Duration;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
-
-/// How often the epoch advances. A deadline is a whole number of ticks, so a timeout
-/// is enforced to within about one tick.
-pub const EPOCH_TICK: Duration = Duration::from_millis(1);
 
 /// The largest `maxMemory` a filter may ask for. Every pooled memory slot reserves
 /// this much address space (not memory), so it is kept modest.
@@ -19,7 +15,7 @@ pub const MEMORY_CEILING: usize = 256 << 20;
 const MAX_INSTANCES: u32 = 1000;
 
 /// The engine every component is compiled for and runs on. The first use starts the
-/// thread that advances the epoch.
+/// thread that advances the epoch (`epoch.rs`).
 pub fn engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
     ENGINE.get_or_init(|| {
@@ -34,14 +30,7 @@ pub fn engine() -> &'static Engine {
             );
             Engine::new(&config(false)).expect("the wasmtime configuration is valid on this platform")
         });
-        let ticker = engine.clone();
-        std::thread::Builder::new()
-            .name("weir-wasm-epoch".into())
-            .spawn(move || loop {
-                std::thread::sleep(EPOCH_TICK);
-                ticker.increment_epoch();
-            })
-            .expect("spawning the epoch thread");
+        epoch::start_ticker(engine.clone());
         engine
     })
 }
@@ -71,9 +60,4 @@ fn config(pooled: bool) -> Config {
             InstanceAllocationStrategy::OnDemand
         });
     config
-}
-
-/// The number of ticks in `duration`, at least one.
-pub fn ticks(duration: Duration) -> u64 {
-    (duration.as_micros() / EPOCH_TICK.as_micros()).max(1) as u64
 }

@@ -5,7 +5,8 @@
 use super::bindings::weir::filter::types::{Outcome as WireOutcome, Phases};
 use super::bindings::Filter as FilterBindings;
 use super::compiled::Compiled;
-use super::engine::{engine, ticks};
+use super::engine::engine;
+use super::epoch::{ticks, GuestRunning};
 use super::handles::ExchangeHandle;
 use super::http_policy::HttpPolicy;
 use super::limits::{DeadlineExceeded, MemoryCap, MemoryCapExceeded};
@@ -85,6 +86,9 @@ pub struct Instance {
 impl Instance {
     /// Instantiates the component and runs `init` with the filter's config.
     pub async fn create(recipe: &InstanceRecipe) -> Result<Instance, CallError> {
+        // Instantiation runs the component's start code and `init` runs guest code:
+        // both under a deadline, so the epoch must move.
+        let _running = GuestRunning::start();
         let state = HostState::new(
             recipe.identity.clone(),
             recipe.state.clone(),
@@ -128,6 +132,7 @@ impl Instance {
         context: Context,
         namespace: NamespaceId,
     ) -> (Context, Result<WireOutcome, CallError>) {
+        let _running = GuestRunning::start();
         arm(&mut self.store, self.timeout);
         let data = self.store.data_mut();
         data.calls += 1;

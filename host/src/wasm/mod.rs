@@ -7,6 +7,7 @@ mod builtins;
 mod compiled;
 mod compiler;
 mod engine;
+mod epoch;
 mod filter;
 mod handles;
 mod host;
