@@ -26,9 +26,7 @@ pub fn parse_millis(text: &str) -> Result<u64, String> {
             .parse()
             .map_err(|_| format!("{text:?} is not a duration"))?;
         rest = &rest[number_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
+        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
         let millis = match &rest[..unit_len] {
             "ns" => 1e-6,
             "us" | "µs" => 1e-3,

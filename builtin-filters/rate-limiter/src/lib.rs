@@ -141,8 +141,8 @@ fn policy_limiter(
         .iter()
         .find(|p| p.name == name)
         .ok_or_else(|| format!("{at}: no policy named {name:?}"))?;
-    let period_millis =
-        parse_millis(&policy.limit_refresh_period).map_err(|e| format!("policies.{name}.limitRefreshPeriod: {e}"))?;
+    let period_millis = parse_millis(&policy.limit_refresh_period)
+        .map_err(|e| format!("policies.{name}.limitRefreshPeriod: {e}"))?;
     if period_millis == 0 {
         return Err(format!("policies.{name}.limitRefreshPeriod: must be at least 1ms"));
     }
@@ -177,14 +177,7 @@ impl Filter for RateLimiter {
         if limiters.is_empty() {
             if let Some(name) = &spec.default_policy_ref {
                 let any = StringMatcher::new(StringMatcherSpec::default(), "url")?;
-                limiters.push(policy_limiter(
-                    &spec.policies,
-                    name,
-                    "defaultPolicyRef",
-                    0,
-                    Vec::new(),
-                    any,
-                )?);
+                limiters.push(policy_limiter(&spec.policies, name, "defaultPolicyRef", 0, Vec::new(), any)?);
             }
         }
         Ok(RateLimiter { limiters })
@@ -252,19 +245,13 @@ mod tests {
     fn the_budget_of_a_period_is_exact_then_429() {
         let rl = limiter(r#"{"name":"p","limitForPeriod":3,"limitRefreshPeriod":"1h","timeoutDuration":"0"}"#);
         for _ in 0..3 {
-            assert_eq!(
-                rl.on_request(&TestExchange::new(TestRequest::get("/api/x"))),
-                Outcome::Continue
-            );
+            assert_eq!(rl.on_request(&TestExchange::new(TestRequest::get("/api/x"))), Outcome::Continue);
         }
         let exchange = TestExchange::new(TestRequest::get("/api/x"));
         assert_eq!(rl.on_request(&exchange), Outcome::Result("rateLimited".into()));
         let response = exchange.response().unwrap();
         assert_eq!(response.status(), 429);
-        assert_eq!(
-            response.header("x-eg-rate-limiter").as_deref(),
-            Some("too-many-requests")
-        );
+        assert_eq!(response.header("x-eg-rate-limiter").as_deref(), Some("too-many-requests"));
         // Not matched by any entry: not limited.
         let other = TestExchange::new(TestRequest::get("/health"));
         assert_eq!(rl.on_request(&other), Outcome::Continue);

@@ -85,8 +85,7 @@ impl Filter for RequestAdaptor {
             Some(p) if !p.add_prefix.is_empty() => Some(PathEdit::AddPrefix(p.add_prefix)),
             Some(p) if !p.trim_prefix.is_empty() => Some(PathEdit::TrimPrefix(p.trim_prefix)),
             Some(PathSpec {
-                regexp_replace: Some(r),
-                ..
+                regexp_replace: Some(r), ..
             }) => {
                 let re = Regex::new(&r.regexp).map_err(|e| format!("path.regexpReplace.regexp: {e}"))?;
                 Some(PathEdit::RegexpReplace(re, r.replace))
@@ -184,10 +183,9 @@ mod tests {
 
     #[test]
     fn regexp_replace_expands_groups() {
-        let adaptor = Harness::<RequestAdaptor>::new(
-            r#"{"path":{"regexpReplace":{"regexp":"^/api/(\\w+)$","replace":"/$1/v1"}}}"#,
-        )
-        .unwrap();
+        let adaptor =
+            Harness::<RequestAdaptor>::new(r#"{"path":{"regexpReplace":{"regexp":"^/api/(\\w+)$","replace":"/$1/v1"}}}"#)
+                .unwrap();
         let exchange = TestExchange::new(TestRequest::get("/api/users"));
         adaptor.on_request(&exchange);
         assert_eq!(exchange.request().path(), "/users/v1");
@@ -195,9 +193,7 @@ mod tests {
 
     #[test]
     fn decompresses_a_gzip_body_and_reports_a_broken_one() {
-        let gz = weir_content_coding::compress(Coding::Gzip, None, b"{\"a\":1}")
-            .unwrap()
-            .unwrap();
+        let gz = weir_content_coding::compress(Coding::Gzip, None, b"{\"a\":1}").unwrap().unwrap();
         let adaptor = Harness::<RequestAdaptor>::new(r#"{"decompress":"gzip"}"#).unwrap();
         let exchange = TestExchange::new(TestRequest::post("/").header("content-encoding", "gzip").body(gz));
         assert_eq!(adaptor.on_request(&exchange), Outcome::Continue);

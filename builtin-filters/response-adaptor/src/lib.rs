@@ -92,10 +92,9 @@ mod tests {
 
     #[test]
     fn edits_the_response_or_reports_none() {
-        let adaptor = Harness::<ResponseAdaptor>::new(
-            r#"{"header":{"del":["Server"],"set":{"X-Adapted":"yes"}},"body":"changed"}"#,
-        )
-        .unwrap();
+        let adaptor =
+            Harness::<ResponseAdaptor>::new(r#"{"header":{"del":["Server"],"set":{"X-Adapted":"yes"}},"body":"changed"}"#)
+                .unwrap();
         let exchange = TestExchange::new(TestRequest::get("/"))
             .with_response(TestResponse::new(200).header("server", "backend").body("original"));
         assert_eq!(adaptor.on_request(&exchange), Outcome::Continue);
@@ -123,11 +122,8 @@ mod tests {
         assert_eq!(response.body().unwrap(), b"plain");
         assert_eq!(response.header("content-encoding"), None);
 
-        let broken = TestExchange::new(TestRequest::get("/")).with_response(
-            TestResponse::new(200)
-                .header("content-encoding", "gzip")
-                .body("not gzip"),
-        );
+        let broken = TestExchange::new(TestRequest::get("/"))
+            .with_response(TestResponse::new(200).header("content-encoding", "gzip").body("not gzip"));
         assert_eq!(gunzip.on_request(&broken), Outcome::Result("decompressFailed".into()));
     }
 }
