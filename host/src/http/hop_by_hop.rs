@@ -62,11 +62,6 @@ pub fn strip(headers: &mut HeaderMap) {
 
 const PROXY_CONNECTION: &str = "proxy-connection";
 
-/// Whether `name` is always hop-by-hop (those a `Connection` header lists aside).
-pub fn is_hop_by_hop(name: &HeaderName) -> bool {
-    hop_by_hop_index(name).is_some()
-}
-
 /// Where `name` is in [`ALWAYS`], or `STANDARD` for `Proxy-Connection`.
 fn hop_by_hop_index(name: &HeaderName) -> Option<usize> {
     let name = name.as_str();
@@ -79,6 +74,11 @@ fn hop_by_hop_index(name: &HeaderName) -> Option<usize> {
         .iter()
         .position(|h| h.as_str() == name)
         .or_else(|| (name == PROXY_CONNECTION).then_some(STANDARD))
+}
+
+/// True when `name` is one of the standard hop-by-hop headers.
+pub fn is_hop_by_hop(name: &HeaderName) -> bool {
+    hop_by_hop_index(name).is_some()
 }
 
 #[cfg(test)]

@@ -3,11 +3,10 @@
 
 use crate::pipeline::NamespaceId;
 
-/// The `exchange` of one phase call.
+/// The `exchange`: the call in progress. An instance has one, which every phase call
+/// lends the guest; a borrow cannot outlive its call, so it needs no call id.
 #[derive(Debug, Clone, Copy)]
-pub struct ExchangeHandle {
-    pub call: u64,
-}
+pub struct ExchangeHandle;
 
 /// A namespace's request, as of one call.
 #[derive(Debug, Clone, Copy)]

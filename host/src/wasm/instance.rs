@@ -74,9 +74,7 @@ fn init_budget(timeout: Duration) -> Duration {
 pub struct Instance {
     store: Store<HostState>,
     bindings: FilterBindings,
-    /// The table entry behind the `exchange` every phase call borrows. One entry
-    /// serves all the instance's calls, retagged with each call's id: a borrow
-    /// cannot outlive its call, so no guest can hold on to it.
+    /// The table entry behind the `exchange` every phase call borrows.
     exchange: u32,
     pub phases: Phases,
     /// The guest time a phase call may use before it is cut.
@@ -105,7 +103,7 @@ impl Instance {
         let exchange = store
             .data_mut()
             .table
-            .push(ExchangeHandle { call: 0 })
+            .push(ExchangeHandle)
             .map_err(|e| CallError::Trap(e.to_string()))?
             .rep();
         let mut instance = Instance {
@@ -138,7 +136,7 @@ impl Instance {
         data.calls += 1;
         let id = data.calls;
         data.call = Some(ActiveCall { id, context, namespace });
-        let result = self.run(phase, id).await;
+        let result = self.run(phase).await;
         let context = self
             .store
             .data_mut()
@@ -160,14 +158,8 @@ impl Instance {
         self.store.data_mut().call.take().map(|call| call.context)
     }
 
-    async fn run(&mut self, phase: Phase, id: u64) -> Result<WireOutcome, CallError> {
+    async fn run(&mut self, phase: Phase) -> Result<WireOutcome, CallError> {
         let exchange = Resource::<ExchangeHandle>::new_borrow(self.exchange);
-        self.store
-            .data_mut()
-            .table
-            .get_mut(&exchange)
-            .map_err(|e| CallError::Trap(e.to_string()))?
-            .call = id;
         let handler = self.bindings.weir_filter_handler();
         let outcome = match phase {
             Phase::Request => handler.call_on_request(&mut self.store, exchange).await,

@@ -50,12 +50,11 @@ pub fn parse(buf: &mut BytesMut, method: &Method) -> Result<Option<ResponseHead>
         _ => Version::HTTP_10,
     };
     let lines: &[httparse::Header<'_>] = response.headers;
-    // Reuse and framing are read from the raw lines. The hop-by-hop headers they come
-    // from (RFC 9110 §7.6.1) describe this connection only, so they never enter the
-    // response: the proxy would strip them anyway, and leaving them out costs less
-    // than inserting and then removing them.
-    // One pass settles which of the framing lines are there; most lines are settled by
-    // their length alone.
+    // Reuse and framing are read from the raw lines, in one pass that settles most
+    // lines by their length alone. The hop-by-hop headers they come from (RFC 9110
+    // §7.6.1) describe this connection only, so they never enter the response: the
+    // proxy would strip them anyway, and leaving them out costs less than inserting
+    // and then removing them.
     let mut connection = ConnectionOptions::default();
     let (mut transfer_encoding, mut has_length) = (false, false);
     for h in lines {

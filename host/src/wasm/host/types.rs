@@ -8,7 +8,7 @@ use crate::wasm::bindings::weir::filter::types::{
     BuiltResponse, HeaderEdit, Host, HostExchange, HostRequest, HostResponse,
 };
 use crate::wasm::handles::{ExchangeHandle, RequestHandle, ResponseHandle};
-use crate::wasm::store_state::HostState;
+use crate::wasm::store_state::{ActiveCall, HostState};
 use bytes::Bytes;
 use http::header::{HeaderMap, HeaderName, HeaderValue, HOST};
 use http::uri::{PathAndQuery, Uri};
@@ -82,6 +82,18 @@ fn apply_edits(headers: &mut HeaderMap, edits: &[HeaderEdit]) -> Vec<String> {
     refused
 }
 
+/// The request of the call's namespace, for a step that works on it. In a namespace
+/// other than `DEFAULT` that has none yet, the step gets a new empty one (`GET /`, no
+/// headers, no body) to fill in: that is how a builder creates the request a later
+/// Proxy in that namespace sends.
+fn step_request(active: &mut ActiveCall) -> Option<&mut Request> {
+    let namespace = active.namespace;
+    if namespace != NamespaceId::DEFAULT && active.context.request(namespace).is_none() {
+        active.context.set_request(namespace, Request::default());
+    }
+    active.context.request_mut(namespace)
+}
+
 /// Replaces the path and query of `uri`, keeping scheme and authority.
 fn with_path_and_query(uri: &Uri, path_and_query: &str) -> Result<Uri, String> {
     let pq: PathAndQuery = path_and_query
@@ -138,10 +150,13 @@ impl HostState {
         Ok(edit(self.response_of(handle)?))
     }
 
-    fn exchange_call(&mut self, handle: &Resource<ExchangeHandle>) -> Outcome<u64> {
-        let handle = *self.table.get(handle)?;
-        self.active(handle.call)?;
-        Ok(handle.call)
+    /// The call in progress, which an `exchange` always stands for: the guest only ever
+    /// borrows it, and a borrow cannot outlive its call.
+    fn this_call(&mut self, exchange: &Resource<ExchangeHandle>) -> Outcome<&mut ActiveCall> {
+        self.table.get(exchange)?;
+        self.call
+            .as_mut()
+            .ok_or_else(|| wasmtime::format_err!("the exchange was used outside a phase call"))
     }
 
     fn request_handle(&mut self, call: u64, namespace: NamespaceId) -> Outcome<Option<Resource<RequestHandle>>> {
@@ -160,22 +175,16 @@ impl HostState {
 }
 
 impl HostExchange for HostState {
-    /// In a namespace other than `DEFAULT` that has no request yet, the step gets a new
-    /// empty one (`GET /`, no headers, no body) to fill in: that is how a builder
-    /// creates the request a later Proxy in that namespace sends, with the 1.0.0 ABI.
     fn request(&mut self, this: Resource<ExchangeHandle>) -> Outcome<Option<Resource<RequestHandle>>> {
-        let call = self.exchange_call(&this)?;
-        let active = self.active(call)?;
-        let namespace = active.namespace;
-        if namespace != NamespaceId::DEFAULT && active.context.request(namespace).is_none() {
-            active.context.set_request(namespace, Request::default());
-        }
+        let active = self.this_call(&this)?;
+        let (call, namespace) = (active.id, active.namespace);
+        step_request(active);
         self.request_handle(call, namespace)
     }
 
     fn response(&mut self, this: Resource<ExchangeHandle>) -> Outcome<Option<Resource<ResponseHandle>>> {
-        let call = self.exchange_call(&this)?;
-        let namespace = self.active(call)?.namespace;
+        let active = self.this_call(&this)?;
+        let (call, namespace) = (active.id, active.namespace);
         self.response_handle(call, namespace)
     }
 
@@ -184,8 +193,9 @@ impl HostExchange for HostState {
         this: Resource<ExchangeHandle>,
         namespace: String,
     ) -> Outcome<Option<Resource<RequestHandle>>> {
-        let call = self.exchange_call(&this)?;
-        match self.active(call)?.context.namespace(&namespace) {
+        let active = self.this_call(&this)?;
+        let call = active.id;
+        match active.context.namespace(&namespace) {
             Some(ns) => self.request_handle(call, ns),
             None => Ok(None),
         }
@@ -196,70 +206,61 @@ impl HostExchange for HostState {
         this: Resource<ExchangeHandle>,
         namespace: String,
     ) -> Outcome<Option<Resource<ResponseHandle>>> {
-        let call = self.exchange_call(&this)?;
-        match self.active(call)?.context.namespace(&namespace) {
+        let active = self.this_call(&this)?;
+        let call = active.id;
+        match active.context.namespace(&namespace) {
             Some(ns) => self.response_handle(call, ns),
             None => Ok(None),
         }
     }
 
     fn set_response(&mut self, this: Resource<ExchangeHandle>, response: BuiltResponse) -> Outcome<Result<(), String>> {
-        let call = self.exchange_call(&this)?;
+        let active = self.this_call(&this)?;
         let response = match build_response(response) {
             Ok(r) => r,
             Err(e) => return Ok(Err(e)),
         };
-        let active = self.active(call)?;
         active.context.set_response(active.namespace, response);
         Ok(Ok(()))
     }
 
     fn client_addr(&mut self, this: Resource<ExchangeHandle>) -> Outcome<String> {
-        let call = self.exchange_call(&this)?;
-        Ok(self.active(call)?.context.client_addr().to_string())
+        Ok(self.this_call(&this)?.context.client_addr().to_string())
     }
 
     fn namespace(&mut self, this: Resource<ExchangeHandle>) -> Outcome<String> {
-        let call = self.exchange_call(&this)?;
-        let active = self.active(call)?;
+        let active = self.this_call(&this)?;
         Ok(active.context.namespace_name(active.namespace).to_string())
     }
 
     fn data(&mut self, this: Resource<ExchangeHandle>, key: String) -> Outcome<Option<String>> {
-        let call = self.exchange_call(&this)?;
-        Ok(self.active(call)?.context.data(&key).map(str::to_string))
+        Ok(self.this_call(&this)?.context.data(&key).map(str::to_string))
     }
 
     fn set_data(&mut self, this: Resource<ExchangeHandle>, key: String, value: String) -> Outcome<()> {
-        let call = self.exchange_call(&this)?;
-        self.active(call)?.context.set_data(key, value);
+        self.this_call(&this)?.context.set_data(key, value);
         Ok(())
     }
 
     fn data_all(&mut self, this: Resource<ExchangeHandle>) -> Outcome<Vec<(String, String)>> {
-        let call = self.exchange_call(&this)?;
-        Ok(self.active(call)?.context.all_data().to_vec())
+        Ok(self.this_call(&this)?.context.all_data().to_vec())
     }
 
     fn attempt(&mut self, this: Resource<ExchangeHandle>) -> Outcome<u32> {
-        let call = self.exchange_call(&this)?;
-        Ok(self.active(call)?.context.guard.attempt.max(1))
+        Ok(self.this_call(&this)?.context.guard.attempt.max(1))
     }
 
     fn guarded_result(&mut self, this: Resource<ExchangeHandle>) -> Outcome<Option<String>> {
-        let call = self.exchange_call(&this)?;
-        Ok(self.active(call)?.context.guard.result.clone())
+        Ok(self.this_call(&this)?.context.guard.result.clone())
     }
 
     fn guarded_micros(&mut self, this: Resource<ExchangeHandle>) -> Outcome<Option<u64>> {
-        let call = self.exchange_call(&this)?;
-        let elapsed = self.active(call)?.context.guard.elapsed;
+        let elapsed = self.this_call(&this)?.context.guard.elapsed;
         Ok(elapsed.map(|d| d.as_micros().min(u64::MAX as u128) as u64))
     }
 
     fn set_deadline(&mut self, this: Resource<ExchangeHandle>, millis: u32) -> Outcome<()> {
-        let call = self.exchange_call(&this)?;
-        let guard = &mut self.active(call)?.context.guard;
+        let guard = &mut self.this_call(&this)?.context.guard;
         // Only a guard's on-request (attempt set, no result yet) sets a deadline.
         if guard.attempt > 0 && guard.result.is_none() {
             guard.deadline = Some(std::time::Duration::from_millis(millis.into()));
@@ -268,8 +269,7 @@ impl HostExchange for HostState {
     }
 
     fn request_header_values(&mut self, this: Resource<ExchangeHandle>, name: String) -> Outcome<Option<Vec<String>>> {
-        let call = self.exchange_call(&this)?;
-        let active = self.active(call)?;
+        let active = self.this_call(&this)?;
         Ok(active
             .context
             .request(active.namespace)
@@ -277,8 +277,7 @@ impl HostExchange for HostState {
     }
 
     fn request_method_path(&mut self, this: Resource<ExchangeHandle>) -> Outcome<Option<(String, String)>> {
-        let call = self.exchange_call(&this)?;
-        let active = self.active(call)?;
+        let active = self.this_call(&this)?;
         Ok(active
             .context
             .request(active.namespace)
@@ -286,23 +285,13 @@ impl HostExchange for HostState {
     }
 
     fn edit_request_headers(&mut self, this: Resource<ExchangeHandle>, edits: Vec<HeaderEdit>) -> Outcome<Vec<String>> {
-        let call = self.exchange_call(&this)?;
-        let active = self.active(call)?;
-        let namespace = active.namespace;
-        // The same rule as `request()`: a builder's namespace gets its request on first use.
-        if namespace != NamespaceId::DEFAULT && active.context.request(namespace).is_none() {
-            active.context.set_request(namespace, Request::default());
-        }
-        let request = active
-            .context
-            .request_mut(namespace)
+        let request = step_request(self.this_call(&this)?)
             .ok_or_else(|| wasmtime::format_err!("the client's request is gone"))?;
         Ok(apply_edits(request.headers_mut(), &edits))
     }
 
     fn response_header_values(&mut self, this: Resource<ExchangeHandle>, name: String) -> Outcome<Option<Vec<String>>> {
-        let call = self.exchange_call(&this)?;
-        let active = self.active(call)?;
+        let active = self.this_call(&this)?;
         Ok(active
             .context
             .response(active.namespace)
@@ -314,8 +303,7 @@ impl HostExchange for HostState {
         this: Resource<ExchangeHandle>,
         edits: Vec<HeaderEdit>,
     ) -> Outcome<Option<Vec<String>>> {
-        let call = self.exchange_call(&this)?;
-        let active = self.active(call)?;
+        let active = self.this_call(&this)?;
         let namespace = active.namespace;
         Ok(active
             .context
