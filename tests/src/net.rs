@@ -19,11 +19,11 @@ pub fn client() -> reqwest::Client {
 /// already given are skipped: the pseudo-random sequence can repeat a port, and two
 /// tests running side by side would then both bind it, one of them failing.
 pub fn free_port() -> u16 {
-    use std::collections::HashSet;
+    use std::collections::BTreeSet;
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::Mutex;
     static SEQUENCE: AtomicU64 = AtomicU64::new(0);
-    static GIVEN: Mutex<Option<HashSet<u16>>> = Mutex::new(None);
+    static GIVEN: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
     let seed = std::process::id() as u64
         ^ std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -37,7 +37,6 @@ pub fn free_port() -> u16 {
             .rotate_left(17);
         let port = 20000 + (n % 12000) as u16;
         let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
-        let given = given.get_or_insert_with(HashSet::new);
         if !given.contains(&port) && TcpListener::bind(("127.0.0.1", port)).is_ok() {
             given.insert(port);
             return port;

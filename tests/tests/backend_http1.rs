@@ -4,8 +4,7 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use weir_tests::net::{client, free_port, raw_backend};
 use weir_tests::yaml::front_and_proxy;
@@ -31,11 +30,7 @@ fn script(path: &str) -> (&'static [u8], bool) {
     }
 }
 
-/// A backend speaking from `script`, counting the connections it accepts.
-fn start_scripted_backend() -> (u16, Arc<AtomicUsize>) {
-    raw_backend(serve)
-}
-
+/// Serves one connection of the backend speaking from `script`.
 fn serve(mut stream: TcpStream) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     loop {
@@ -91,7 +86,7 @@ fn weir_in_front(backend_port: u16) -> (Weir, String) {
 
 #[tokio::test]
 async fn every_body_framing_arrives_whole_and_keep_alive_connections_are_reused() {
-    let (backend, accepted) = start_scripted_backend();
+    let (backend, accepted) = raw_backend(serve);
     let (_weir, url) = weir_in_front(backend);
     let client = client();
 
@@ -129,7 +124,7 @@ async fn every_body_framing_arrives_whole_and_keep_alive_connections_are_reused(
 
 #[tokio::test]
 async fn a_body_delimited_by_the_close_arrives_whole_on_a_fresh_connection_each_time() {
-    let (backend, accepted) = start_scripted_backend();
+    let (backend, accepted) = raw_backend(serve);
     let (_weir, url) = weir_in_front(backend);
     let client = client();
     for _ in 0..3 {
@@ -142,7 +137,7 @@ async fn a_body_delimited_by_the_close_arrives_whole_on_a_fresh_connection_each_
 
 #[tokio::test]
 async fn a_malformed_response_head_is_a_server_error_and_weir_carries_on() {
-    let (backend, _) = start_scripted_backend();
+    let (backend, _) = raw_backend(serve);
     let (_weir, url) = weir_in_front(backend);
     let client = client();
     let response = client.get(format!("{url}/malformed")).send().await.unwrap();
@@ -155,7 +150,7 @@ async fn a_malformed_response_head_is_a_server_error_and_weir_carries_on() {
 /// and written to, the request would fail rather than be sent again on a new one.
 #[tokio::test]
 async fn a_pooled_connection_the_backend_dropped_is_not_used_again() {
-    let (backend, accepted) = start_scripted_backend();
+    let (backend, accepted) = raw_backend(serve);
     let (_weir, url) = weir_in_front(backend);
     let client = client();
     for n in 1..=5 {

@@ -42,6 +42,20 @@ filters:
     )
 }
 
+/// A Weir running the `faulty` guest as filter `f` with one more `setting` (a YAML
+/// line such as `timeout: 200ms`), in front of a fresh backend. The backend is
+/// returned to live as long as the test; the port is the server's.
+async fn faulty_weir(setting: &str) -> (Backend, u16, Weir) {
+    let backend = Backend::start("b").await;
+    let port = free_port();
+    let filter = format!(
+        "  - name: f\n    kind: Wasm\n    module: {}\n    {setting}\n",
+        guests::FAULTY
+    );
+    let weir = Weir::start(&config(port, &filter, &backend), &[port]);
+    (backend, port, weir)
+}
+
 fn read(path: &str) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
@@ -130,13 +144,7 @@ async fn a_trap_fails_only_its_own_requests() {
 /// meanwhile.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_infinite_loop_is_cut_at_the_deadline() {
-    let backend = Backend::start("b").await;
-    let port = free_port();
-    let filter = format!(
-        "  - name: f\n    kind: Wasm\n    module: {}\n    timeout: 200ms\n",
-        guests::FAULTY
-    );
-    let weir = Weir::start(&config(port, &filter, &backend), &[port]);
+    let (_backend, port, weir) = faulty_weir("timeout: 200ms").await;
     let client = client();
 
     let spinning = {
@@ -168,13 +176,7 @@ async fn an_infinite_loop_is_cut_at_the_deadline() {
 
 #[tokio::test]
 async fn a_memory_hungry_filter_hits_its_cap() {
-    let backend = Backend::start("b").await;
-    let port = free_port();
-    let filter = format!(
-        "  - name: f\n    kind: Wasm\n    module: {}\n    maxMemory: 8MiB\n",
-        guests::FAULTY
-    );
-    let weir = Weir::start(&config(port, &filter, &backend), &[port]);
+    let (_backend, port, weir) = faulty_weir("maxMemory: 8MiB").await;
     let client = client();
 
     let hog = client.get(format!("http://127.0.0.1:{port}/hog")).send().await.unwrap();
@@ -394,13 +396,7 @@ fn thread_wakeups(pid: u32, name: &str) -> u64 {
 /// after the rest is still cut at its deadline.
 #[tokio::test]
 async fn the_epoch_ticker_rests_while_idle_and_wakes_for_the_next_call() {
-    let backend = Backend::start("b").await;
-    let port = free_port();
-    let filter = format!(
-        "  - name: f\n    kind: Wasm\n    module: {}\n    timeout: 200ms\n",
-        guests::FAULTY
-    );
-    let weir = Weir::start(&config(port, &filter, &backend), &[port]);
+    let (_backend, port, weir) = faulty_weir("timeout: 200ms").await;
     let client = client();
     assert_eq!(
         client
