@@ -3,6 +3,7 @@
 //! no filter inspects is passed through untouched.
 
 use crate::proxy::h1::BackendBody;
+use crate::server::h1::ClientBody;
 use bytes::{Bytes, BytesMut};
 use http_body::{Frame, SizeHint};
 use http_body_util::BodyExt;
@@ -31,6 +32,8 @@ pub enum Source {
     Hyper(Incoming),
     /// A plain-HTTP backend's response, read by Weir's own HTTP/1.1 client.
     Backend(Box<BackendBody>),
+    /// An HTTP/1.1 client's request, read by Weir's own HTTP/1.1 server.
+    Client(Box<ClientBody>),
 }
 
 impl Source {
@@ -40,6 +43,9 @@ impl Source {
             Source::Backend(body) => body
                 .poll_data(cx)
                 .map(|data| data.map(|d| d.map(Frame::data).map_err(BodyError::Backend))),
+            Source::Client(body) => body
+                .poll_data(cx)
+                .map(|data| data.map(|d| d.map(Frame::data).map_err(BodyError::Client))),
         }
     }
 
@@ -47,17 +53,23 @@ impl Source {
         match self {
             Source::Hyper(body) => http_body::Body::is_end_stream(body),
             Source::Backend(body) => body.is_end_stream(),
+            Source::Client(body) => body.is_end_stream(),
         }
     }
 
     fn size_hint(&self) -> SizeHint {
         match self {
             Source::Hyper(body) => http_body::Body::size_hint(body),
-            Source::Backend(body) => match body.remaining() {
-                Some(n) => SizeHint::with_exact(n),
-                None => SizeHint::default(),
-            },
+            Source::Backend(body) => exact_or_unknown(body.remaining()),
+            Source::Client(body) => exact_or_unknown(body.remaining()),
         }
+    }
+}
+
+fn exact_or_unknown(remaining: Option<u64>) -> SizeHint {
+    match remaining {
+        Some(n) => SizeHint::with_exact(n),
+        None => SizeHint::default(),
     }
 }
 
@@ -69,6 +81,8 @@ pub enum BodyError {
     Read(#[from] hyper::Error),
     #[error("reading the backend's response body failed: {0}")]
     Backend(#[source] std::io::Error),
+    #[error("reading the request body failed: {0}")]
+    Client(#[source] std::io::Error),
 }
 
 impl Body {
@@ -77,6 +91,23 @@ impl Body {
             body: Source::Hyper(body),
             limit,
             seen: 0,
+        }
+    }
+
+    /// An HTTP/1.1 client's request body still to be read, not capped yet.
+    pub fn from_client(body: ClientBody) -> Self {
+        Body::Stream {
+            body: Source::Client(Box::new(body)),
+            limit: None,
+            seen: 0,
+        }
+    }
+
+    /// Caps a streaming body at `limit` bytes: reading past it fails with
+    /// [`BodyError::TooLarge`].
+    pub fn limit(&mut self, cap: u64) {
+        if let Body::Stream { limit, .. } = self {
+            *limit = Some(cap);
         }
     }
 

@@ -1,6 +1,7 @@
 //! HTTP pieces shared by the server, the pipeline and the proxy.
 
 pub mod body;
+pub mod h1_body;
 pub mod hop_by_hop;
 pub mod responses;
 

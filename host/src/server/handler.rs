@@ -1,7 +1,6 @@
 //! Serving one request: route it, apply the path's body limit and rewrite, and run the
 //! backend pipeline. Every refusal here is native and never reaches a filter.
 
-use super::framing::FramingWatch;
 use super::metered_body::MeteredBody;
 use super::ServerShared;
 use crate::access_log::{AccessLog, Entry};
@@ -11,7 +10,6 @@ use crate::router::RouteRequest;
 use http::header::{HeaderValue, CONTENT_LENGTH, HOST};
 use http::{StatusCode, Uri};
 use http_body::Body as _;
-use hyper::body::Incoming;
 use std::borrow::Cow;
 use std::net::SocketAddr;
 use std::time::Instant;
@@ -27,10 +25,9 @@ struct Served {
 /// Handles one request from `client`. Its figures are recorded, and its access-log
 /// line written, when the response body has been sent.
 pub async fn handle(
-    request: http::Request<Incoming>,
+    request: http::Request<Body>,
     client: SocketAddr,
     server: &ServerShared,
-    framing: &FramingWatch,
 ) -> http::Response<MeteredBody> {
     let started = Instant::now();
     let mut served = Served {
@@ -40,7 +37,7 @@ pub async fn handle(
             _ => None,
         },
     };
-    let response = respond(request, client, server, framing, &mut served).await;
+    let response = respond(request, client, server, &mut served).await;
     MeteredBody::wrap(
         response,
         started,
@@ -52,20 +49,12 @@ pub async fn handle(
 
 /// Routes the request and runs its pipeline, noting in `served` what was learnt.
 async fn respond(
-    request: http::Request<Incoming>,
+    request: http::Request<Body>,
     client: SocketAddr,
     server: &ServerShared,
-    framing: &FramingWatch,
     served: &mut Served,
 ) -> Response {
-    if framing.next_request_is_ambiguous() {
-        let mut refused = responses::empty(StatusCode::BAD_REQUEST);
-        refused
-            .headers_mut()
-            .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
-        return refused;
-    }
-    let (mut parts, incoming) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
     let router = &server.router;
     let route = {
         let host = request_host(&parts);
@@ -84,7 +73,7 @@ async fn respond(
     };
 
     let body = match read_body(
-        incoming,
+        body,
         &parts.headers,
         path.client_max_body_size.unwrap_or(server.client_max_body_size),
     )
@@ -144,12 +133,12 @@ fn request_host(parts: &http::request::Parts) -> Cow<'_, str> {
 
 /// Applies the body limit: 413 when the body is (or turns out) larger, 400 when it
 /// cannot be read. A limit of -1 streams the body without buffering.
-async fn read_body(incoming: Incoming, headers: &http::HeaderMap, limit: i64) -> Result<Body, StatusCode> {
-    if incoming.is_end_stream() {
+async fn read_body(mut body: Body, headers: &http::HeaderMap, limit: i64) -> Result<Body, StatusCode> {
+    if body.is_end_stream() {
         return Ok(Body::Empty);
     }
     if limit < 0 {
-        return Ok(Body::stream(incoming, None));
+        return Ok(body);
     }
     let limit = if limit == 0 {
         DEFAULT_MAX_BODY_SIZE
@@ -162,11 +151,11 @@ async fn read_body(incoming: Incoming, headers: &http::HeaderMap, limit: i64) ->
     if declared.is_some_and(|len| len > limit) {
         return Err(StatusCode::PAYLOAD_TOO_LARGE);
     }
-    let mut body = Body::stream(incoming, Some(limit));
+    body.limit(limit);
     match body.buffer().await {
         Ok(_) => Ok(body),
         Err(BodyError::TooLarge(_)) => Err(StatusCode::PAYLOAD_TOO_LARGE),
-        Err(BodyError::Read(_) | BodyError::Backend(_)) => Err(StatusCode::BAD_REQUEST),
+        Err(BodyError::Read(_) | BodyError::Backend(_) | BodyError::Client(_)) => Err(StatusCode::BAD_REQUEST),
     }
 }
 

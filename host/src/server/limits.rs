@@ -5,17 +5,18 @@
 //! |---|---|---|
 //! | request head (line + headers) | 64 KiB | 431 |
 //! | header count | 100 | 431 |
-//! | request line / URI | hyper's URI limit (65534 bytes) | 414 |
+//! | request line (HTTP/1.1) | the head limit: 64 KiB without a line end | 414 |
 //! | time to send a full request head, and idle time between requests | `keepAliveTimeout` (60 s) | connection closed |
 //! | TLS handshake | 10 s | connection closed |
 //! | HTTP/2 header list | 64 KiB | stream reset |
 //! | HTTP/2 concurrent streams per connection | 256 | stream refused |
 //! | request body | `clientMaxBodySize` (4 MiB) | 413 |
 //!
-//! Malformed framing (bad chunk sizes, conflicting `Content-Length`, `Transfer-Encoding`
-//! other than `chunked`, NUL/CR/LF in header values) is refused by hyper's parser with
-//! 400 and the connection closed. A request carrying both `Content-Length` and
-//! `Transfer-Encoding` is refused with 400 and the connection closed (see `framing.rs`).
+//! Malformed HTTP/1.1 heads (conflicting `Content-Length`, a `Transfer-Encoding` that
+//! does not end in `chunked`, NUL/CR/LF in header values) are refused with 400 and the
+//! connection closed, and so is a request carrying both `Content-Length` and
+//! `Transfer-Encoding`: see `h1/request_head.rs`. A bad chunk size inside a body fails
+//! the body, which is 400 when the body is read before the pipeline runs.
 
 use std::time::Duration;
 

@@ -2,20 +2,27 @@
 //! shutdown (stop accepting, let requests in flight finish, then close) and live
 //! settings (see [`ServerShared`]).
 
-use super::framing::{FramingWatch, Watched};
-use super::{handler, limits, HttpServer, ServerShared};
+use super::prefixed::Prefixed;
+use super::{h1, handler, limits, HttpServer, ServerShared};
 use crate::config::HttpServerSpec;
+use crate::http::Body;
 use arc_swap::ArcSwap;
+use bytes::BytesMut;
+use hyper::server::conn::http2;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
+
+/// What an HTTP/2 client sends first (RFC 9113 §3.4).
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 /// A server that is accepting connections.
 pub struct RunningServer {
@@ -87,18 +94,18 @@ impl HttpServer {
     }
 }
 
-/// hyper's connection settings for a spec, with Weir's limits set explicitly.
-pub(super) fn connection_builder(spec: &HttpServerSpec) -> auto::Builder<TokioExecutor> {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
+/// The HTTP/1.1 connection settings of a spec (Weir's own server).
+pub(super) fn h1_settings(spec: &HttpServerSpec) -> h1::Settings {
+    h1::Settings {
+        keep_alive: spec.keep_alive,
+        head_timeout: spec.keep_alive_timeout,
+    }
+}
+
+/// hyper's HTTP/2 connection settings for a spec, with Weir's limits set explicitly.
+pub(super) fn h2_builder(spec: &HttpServerSpec) -> http2::Builder<TokioExecutor> {
+    let mut builder = http2::Builder::new(TokioExecutor::new());
     builder
-        .http1()
-        .timer(TokioTimer::new())
-        .keep_alive(spec.keep_alive)
-        .header_read_timeout(spec.keep_alive_timeout)
-        .max_buf_size(limits::MAX_HEAD_BYTES)
-        .max_headers(limits::MAX_HEADERS);
-    builder
-        .http2()
         .timer(TokioTimer::new())
         .max_header_list_size(limits::H2_MAX_HEADER_LIST_BYTES)
         .max_concurrent_streams(limits::H2_MAX_CONCURRENT_STREAMS)
@@ -133,9 +140,10 @@ async fn accept_loop(
         let _ = stream.set_nodelay(true);
         let live = live.clone();
         let watcher = graceful.watcher();
+        let stop = stopped.clone();
         tokio::spawn(async move {
             let _permit = permit;
-            serve_connection(stream, peer, live, watcher).await;
+            serve_connection(stream, peer, live, watcher, stop).await;
         });
     }
     drop(listener);
@@ -143,45 +151,108 @@ async fn accept_loop(
     tracing::info!(server = %live.load().name, "stopped");
 }
 
-async fn serve_connection(stream: TcpStream, peer: SocketAddr, live: Arc<ArcSwap<ServerShared>>, watcher: Watcher) {
+async fn serve_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    live: Arc<ArcSwap<ServerShared>>,
+    watcher: Watcher,
+    stop: watch::Receiver<bool>,
+) {
     // A connection keeps the TLS and protocol settings it was accepted with; its requests
     // always see the current routes.
     let settings = live.load_full();
-    let framing = Arc::new(FramingWatch::default());
-    let watch = framing.clone();
-    let service = service_fn(move |request| {
+    let Some(acceptor) = &settings.tls else {
+        let mut stream = stream;
+        let Some(first) = first_bytes(&mut stream, settings.h1.head_timeout, stop.clone()).await else {
+            return;
+        };
+        if first.starts_with(H2_PREFACE) {
+            return serve_h2(Prefixed::new(first, stream), peer, live, &settings, watcher).await;
+        }
+        let (reader, writer) = stream.into_split();
+        let side = h1::ReadSide {
+            reader: Box::new(reader),
+            buffered: first,
+        };
+        // Holding the watcher makes the server's shutdown wait for this connection.
+        let _watcher = watcher;
+        return h1::serve(side, writer, peer, live, settings.h1, stop).await;
+    };
+    let mut stream = match tokio::time::timeout(limits::TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(e)) => {
+            tracing::debug!(%peer, error = %e, "TLS handshake failed");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!(%peer, "TLS handshake timed out");
+            return;
+        }
+    };
+    if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
+        return serve_h2(stream, peer, live, &settings, watcher).await;
+    }
+    let Some(first) = first_bytes(&mut stream, settings.h1.head_timeout, stop.clone()).await else {
+        return;
+    };
+    if first.starts_with(H2_PREFACE) {
+        return serve_h2(Prefixed::new(first, stream), peer, live, &settings, watcher).await;
+    }
+    let (reader, writer) = tokio::io::split(stream);
+    let side = h1::ReadSide {
+        reader: Box::new(reader),
+        buffered: first,
+    };
+    let _watcher = watcher;
+    h1::serve(side, writer, peer, live, settings.h1, stop).await;
+}
+
+/// The first bytes of a connection, enough to tell an HTTP/2 preface from anything
+/// else. `None` when the client closed, was silent too long, or the server is stopping.
+async fn first_bytes<IO: AsyncRead + Unpin>(
+    stream: &mut IO,
+    timeout: Duration,
+    mut stop: watch::Receiver<bool>,
+) -> Option<BytesMut> {
+    let mut first = BytesMut::with_capacity(8 * 1024);
+    let read = async {
+        loop {
+            if stream.read_buf(&mut first).await.ok()? == 0 {
+                return None;
+            }
+            let known = first.len().min(H2_PREFACE.len());
+            if first.len() >= H2_PREFACE.len() || first[..known] != H2_PREFACE[..known] {
+                return Some(());
+            }
+        }
+    };
+    tokio::select! {
+        read = tokio::time::timeout(timeout, read) => read.ok().flatten()?,
+        _ = stop.wait_for(|stopped| *stopped) => return None,
+    }
+    Some(first)
+}
+
+async fn serve_h2<IO>(
+    stream: IO,
+    peer: SocketAddr,
+    live: Arc<ArcSwap<ServerShared>>,
+    settings: &ServerShared,
+    watcher: Watcher,
+) where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |request: http::Request<hyper::body::Incoming>| {
         let live = live.clone();
-        let framing = framing.clone();
         async move {
             // An owned pointer, not an arc-swap guard: the request may wait a long time.
             let server = live.load_full();
-            Ok::<_, Infallible>(handler::handle(request, peer, &server, &framing).await)
+            let request = request.map(|incoming| Body::received(incoming, None));
+            Ok::<_, Infallible>(handler::handle(request, peer, &server).await)
         }
     });
-    let builder = &settings.connections;
-    let result = match &settings.tls {
-        Some(acceptor) => match tokio::time::timeout(limits::TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-            Ok(Ok(stream)) => {
-                watcher
-                    .watch(builder.serve_connection(TokioIo::new(Watched::new(stream, watch)), service))
-                    .await
-            }
-            Ok(Err(e)) => {
-                tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                return;
-            }
-            Err(_) => {
-                tracing::debug!(%peer, "TLS handshake timed out");
-                return;
-            }
-        },
-        None => {
-            watcher
-                .watch(builder.serve_connection(TokioIo::new(Watched::new(stream, watch)), service))
-                .await
-        }
-    };
-    if let Err(e) = result {
-        tracing::debug!(%peer, error = %e, "connection ended with an error");
+    let connection = settings.h2.serve_connection(TokioIo::new(stream), service);
+    if let Err(e) = watcher.watch(connection).await {
+        tracing::debug!(%peer, error = %e, "HTTP/2 connection ended with an error");
     }
 }

@@ -1,11 +1,12 @@
 //! HTTPServer: listeners (HTTP/1.1, h2c, TLS with ALPN h2), connection limits, and the
 //! handoff of each request to the router and its pipeline.
 
-mod framing;
+pub mod h1;
 mod handler;
 pub mod limits;
 mod listener;
 mod metered_body;
+mod prefixed;
 pub mod tls;
 
 pub use listener::RunningServer;
@@ -15,8 +16,8 @@ use crate::config::{FieldError, HttpServerSpec};
 use crate::metrics::ServerStats;
 use crate::registry::PipelineRegistry;
 use crate::router::Router;
+use hyper::server::conn::http2;
 use hyper_util::rt::TokioExecutor;
-use hyper_util::server::conn::auto;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use tokio_rustls::TlsAcceptor;
@@ -31,7 +32,9 @@ pub struct ServerShared {
     pub client_max_body_size: i64,
     pub x_forwarded_for: bool,
     pub tls: Option<TlsAcceptor>,
-    pub connections: auto::Builder<TokioExecutor>,
+    /// HTTP/1.1 is served by Weir's own code, HTTP/2 by hyper.
+    pub h1: h1::Settings,
+    pub h2: http2::Builder<TokioExecutor>,
     pub max_connections: u32,
     /// `None` when `accessLog` is off.
     pub access_log: Option<Arc<AccessLog>>,
@@ -78,7 +81,8 @@ impl HttpServer {
             client_max_body_size: spec.client_max_body_size,
             x_forwarded_for: spec.x_forwarded_for,
             tls: tls.map(TlsAcceptor::from),
-            connections: listener::connection_builder(spec),
+            h1: listener::h1_settings(spec),
+            h2: listener::h2_builder(spec),
             max_connections: spec.max_connections,
             access_log: spec.access_log.then(|| Arc::new(access_log)),
             stats: crate::metrics::global().server(&spec.name),

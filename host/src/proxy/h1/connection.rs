@@ -2,13 +2,13 @@
 
 use super::request_head;
 use super::response_head::{self, BodyFraming, ResponseHead};
+use crate::http::h1_body::{write_body, WriteError};
 use crate::http::{Body, BodyError};
 use bytes::BytesMut;
 use http::request::Parts;
-use http_body_util::BodyExt;
 use std::io;
 use std::task::{Context, Poll, Waker};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// The largest response head accepted, as for request heads.
@@ -179,12 +179,12 @@ impl Connection {
                 sent = &mut upload, if !uploaded => {
                     uploaded = true;
                     match sent {
-                        Ok(()) => {}
+                        Ok(_) => {}
                         // The client's body failed: there is nothing sensible to send.
-                        Err(e @ ExchangeError::RequestBody(_)) => return Err(e),
+                        Err(WriteError::Body(e)) => return Err(ExchangeError::RequestBody(e)),
                         // The backend may have stopped reading because it has already
                         // answered; wait for that answer, or its absence.
-                        Err(e) => upload_failed = Some(e),
+                        Err(WriteError::Io(e)) => upload_failed = Some(ExchangeError::Io(e)),
                     }
                 }
             }
@@ -215,29 +215,4 @@ async fn read_head<R: AsyncRead + Unpin>(
         }
         *answered = true;
     }
-}
-
-async fn write_body<W: AsyncWrite + Unpin>(
-    writer: &mut W,
-    body: &mut Body,
-    chunked: bool,
-) -> Result<(), ExchangeError> {
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(ExchangeError::RequestBody)?;
-        let Ok(data) = frame.into_data() else { continue };
-        if data.is_empty() {
-            continue;
-        }
-        if chunked {
-            writer.write_all(format!("{:x}\r\n", data.len()).as_bytes()).await?;
-            writer.write_all(&data).await?;
-            writer.write_all(b"\r\n").await?;
-        } else {
-            writer.write_all(&data).await?;
-        }
-    }
-    if chunked {
-        writer.write_all(b"0\r\n\r\n").await?;
-    }
-    Ok(())
 }

@@ -1,6 +1,7 @@
 //! Parsing a backend's response head, and deciding from it how the body is framed
 //! (RFC 9112 §6.3) and whether the connection can carry another request.
 
+pub use crate::http::h1_body::BodyFraming;
 use crate::http::hop_by_hop;
 use bytes::{Buf, Bytes, BytesMut};
 use http::header::CONTENT_LENGTH;
@@ -9,17 +10,6 @@ use std::mem::MaybeUninit;
 
 /// The most headers a response may have (as for requests, see `server/limits.rs`).
 const MAX_HEADERS: usize = crate::server::limits::MAX_HEADERS;
-
-/// How the body after a response head is delimited.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BodyFraming {
-    /// No body: a response to HEAD, or a 1xx, 204 or 304.
-    None,
-    Length(u64),
-    Chunked,
-    /// Everything until the backend closes the connection.
-    UntilClose,
-}
 
 #[derive(Debug)]
 pub struct ResponseHead {

@@ -1,0 +1,319 @@
+//! Writing a response to an HTTP/1.1 client: the head, with the framing its body needs
+//! (RFC 9112 §6), then the body. A small body that is ready at once goes out in the
+//! same write as the head.
+
+use crate::http::h1_body::{write_body, BodyFraming};
+use crate::http::BodyError;
+use bytes::Bytes;
+use http::header::{CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
+use http::{StatusCode, Version};
+use std::cell::RefCell;
+use std::future::poll_fn;
+use std::io::{self, Write};
+use std::pin::Pin;
+use std::task::Poll;
+use std::time::{SystemTime, UNIX_EPOCH};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
+
+/// Bodies up to this size that are ready at once are written together with the head.
+const COALESCE_BODY: usize = 16 * 1024;
+
+/// The head buffer is kept for the connection's next response up to this capacity.
+const KEEP_BUFFER: usize = 8 * 1024;
+
+/// What the response is answering.
+pub struct Answering {
+    pub version: Version,
+    pub head_request: bool,
+    /// The connection may carry another request after this response, as far as the
+    /// request and the server are concerned.
+    pub keep_alive: bool,
+}
+
+/// Writes `response` and returns whether the connection can carry another request.
+/// `out` is the connection's reusable head buffer.
+pub async fn write<W, B>(
+    writer: &mut W,
+    out: &mut Vec<u8>,
+    response: http::Response<B>,
+    answering: &Answering,
+) -> io::Result<bool>
+where
+    W: AsyncWrite + Unpin,
+    B: http_body::Body<Data = Bytes, Error = BodyError> + Unpin,
+{
+    let (parts, mut body) = response.into_parts();
+    let mut keep_alive = answering.keep_alive && !asks_to_close(&parts.headers);
+    let status = parts.status;
+    let bodiless = answering.head_request
+        || status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED;
+    let framing = if bodiless {
+        BodyFraming::None
+    } else if let Some(n) = body.size_hint().exact() {
+        BodyFraming::Length(n)
+    } else if let Some(n) = declared_length(&parts.headers) {
+        BodyFraming::Length(n)
+    } else if answering.version == Version::HTTP_11 {
+        BodyFraming::Chunked
+    } else {
+        // An HTTP/1.0 client knows no chunks: the end of the connection ends the body.
+        keep_alive = false;
+        BodyFraming::UntilClose
+    };
+
+    out.clear();
+    encode_head(out, status, &parts.headers, framing, answering.version, keep_alive);
+    let chunked = framing == BodyFraming::Chunked;
+    let mut sent = 0u64;
+    if framing != BodyFraming::None {
+        // The first piece, if it is ready now: a small one joins the head's write.
+        let first = poll_fn(|cx| Poll::Ready(Pin::new(&mut body).poll_frame(cx))).await;
+        match first {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let Ok(data) = frame.into_data() {
+                    sent = data.len() as u64;
+                    if data.len() <= COALESCE_BODY {
+                        append_piece(out, &data, chunked);
+                    } else {
+                        writer.write_all(out).await?;
+                        out.clear();
+                        append_framing(out, data.len(), chunked);
+                        writer.write_all(out).await?;
+                        writer.write_all(&data).await?;
+                        out.clear();
+                        if chunked {
+                            out.extend_from_slice(b"\r\n");
+                        }
+                    }
+                }
+            }
+            Poll::Ready(Some(Err(e))) => return Ok(body_failed(&e)),
+            Poll::Ready(None) | Poll::Pending => {}
+        }
+    }
+    let ended = framing == BodyFraming::None || body.is_end_stream();
+    if ended && chunked {
+        out.extend_from_slice(b"0\r\n\r\n");
+    }
+    writer.write_all(out).await?;
+    if out.capacity() > KEEP_BUFFER {
+        *out = Vec::new();
+    }
+    if !ended {
+        match write_body(writer, &mut body, chunked).await {
+            Ok(rest) => sent += rest,
+            Err(crate::http::h1_body::WriteError::Io(e)) => return Err(e),
+            Err(crate::http::h1_body::WriteError::Body(e)) => return Ok(body_failed(&e)),
+        }
+    }
+    writer.flush().await?;
+    if let BodyFraming::Length(n) = framing {
+        if sent != n {
+            // The client cannot tell where this response ends: only closing helps.
+            tracing::debug!(
+                declared = n,
+                sent,
+                "response body length differs from its Content-Length"
+            );
+            return Ok(false);
+        }
+    }
+    Ok(keep_alive && framing != BodyFraming::UntilClose)
+}
+
+/// A body that failed part way has left the client with a cut-off response; the
+/// connection must end so that it notices.
+fn body_failed(error: &BodyError) -> bool {
+    tracing::debug!(%error, "response body failed while being sent");
+    false
+}
+
+fn asks_to_close(headers: &http::HeaderMap) -> bool {
+    headers
+        .get_all(CONNECTION)
+        .iter()
+        .flat_map(|v| v.as_bytes().split(|&b| b == b','))
+        .any(|token| token.trim_ascii().eq_ignore_ascii_case(b"close"))
+}
+
+fn declared_length(headers: &http::HeaderMap) -> Option<u64> {
+    headers.get(CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
+}
+
+/// The status line and headers. Framing and connection headers are Weir's to write:
+/// whatever the pipeline left of them is replaced.
+fn encode_head(
+    out: &mut Vec<u8>,
+    status: StatusCode,
+    headers: &http::HeaderMap,
+    framing: BodyFraming,
+    version: Version,
+    keep_alive: bool,
+) {
+    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(status.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
+    out.extend_from_slice(b"\r\n");
+    let mut has_date = false;
+    for (name, value) in headers {
+        if name == CONNECTION || name == TRANSFER_ENCODING {
+            continue;
+        }
+        // A bodiless response (HEAD, 304) keeps the length it would have had.
+        if name == CONTENT_LENGTH && framing != BodyFraming::None {
+            continue;
+        }
+        has_date |= name == DATE;
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    match framing {
+        BodyFraming::Length(n) => {
+            out.extend_from_slice(b"content-length: ");
+            append_decimal(out, n);
+            out.extend_from_slice(b"\r\n");
+        }
+        BodyFraming::Chunked => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
+        BodyFraming::None | BodyFraming::UntilClose => {}
+    }
+    if !has_date {
+        out.extend_from_slice(b"date: ");
+        append_date(out);
+        out.extend_from_slice(b"\r\n");
+    }
+    if !keep_alive {
+        out.extend_from_slice(b"connection: close\r\n");
+    } else if version == Version::HTTP_10 {
+        out.extend_from_slice(b"connection: keep-alive\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// `n` in decimal, without the formatting machinery (this runs for every response).
+fn append_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
+fn append_framing(out: &mut Vec<u8>, len: usize, chunked: bool) {
+    if chunked {
+        let _ = write!(out, "{len:x}\r\n");
+    }
+}
+
+fn append_piece(out: &mut Vec<u8>, data: &[u8], chunked: bool) {
+    if data.is_empty() {
+        return;
+    }
+    append_framing(out, data.len(), chunked);
+    out.extend_from_slice(data);
+    if chunked {
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+/// The current time as an HTTP date, formatted once a second per thread.
+fn append_date(out: &mut Vec<u8>) {
+    thread_local! {
+        static CACHED: RefCell<(u64, String)> = const { RefCell::new((0, String::new())) };
+    }
+    let now = SystemTime::now();
+    let second = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    CACHED.with_borrow_mut(|(cached_second, text)| {
+        if *cached_second != second || text.is_empty() {
+            *cached_second = second;
+            *text = httpdate::fmt_http_date(now);
+        }
+        out.extend_from_slice(text.as_bytes());
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::Body;
+
+    async fn written(response: http::Response<Body>, version: Version, head_request: bool) -> (String, bool) {
+        let mut wire = Vec::new();
+        let answering = Answering {
+            version,
+            head_request,
+            keep_alive: true,
+        };
+        let kept = write(&mut wire, &mut Vec::new(), response, &answering).await.unwrap();
+        let text = String::from_utf8(wire).unwrap();
+        // The date changes; everything else is exact.
+        let text = text
+            .lines()
+            .filter(|line| !line.starts_with("date: "))
+            .collect::<Vec<_>>()
+            .join("\n");
+        (text, kept)
+    }
+
+    #[tokio::test]
+    async fn a_body_in_memory_goes_out_with_its_length_in_one_write() {
+        let response = http::Response::builder()
+            .status(201)
+            .header("x-a", "1")
+            .header("content-length", "99")
+            .header("connection", "keep-alive")
+            .body(Body::from("hello"))
+            .unwrap();
+        let (text, kept) = written(response, Version::HTTP_11, false).await;
+        assert_eq!(text, "HTTP/1.1 201 Created\nx-a: 1\ncontent-length: 5\n\nhello");
+        assert!(kept);
+    }
+
+    #[test]
+    fn decimals_are_written_whole() {
+        for n in [0, 7, 10, 612, u64::MAX] {
+            let mut out = Vec::new();
+            append_decimal(&mut out, n);
+            assert_eq!(out, n.to_string().as_bytes());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_head_response_keeps_the_length_and_sends_no_body() {
+        let response = http::Response::builder()
+            .header("content-length", "612")
+            .body(Body::Empty)
+            .unwrap();
+        let (text, _) = written(response, Version::HTTP_11, true).await;
+        assert_eq!(text, "HTTP/1.1 200 OK\ncontent-length: 612\n");
+    }
+
+    #[tokio::test]
+    async fn connection_close_from_the_pipeline_ends_the_connection() {
+        let response = http::Response::builder()
+            .status(400)
+            .header("connection", "close")
+            .body(Body::Empty)
+            .unwrap();
+        let (text, kept) = written(response, Version::HTTP_11, false).await;
+        assert_eq!(text, "HTTP/1.1 400 Bad Request\ncontent-length: 0\nconnection: close\n");
+        assert!(!kept);
+    }
+
+    #[tokio::test]
+    async fn an_http_1_0_client_gets_keep_alive_said_out_loud() {
+        let (text, kept) = written(http::Response::new(Body::from("x")), Version::HTTP_10, false).await;
+        assert_eq!(text, "HTTP/1.1 200 OK\ncontent-length: 1\nconnection: keep-alive\n\nx");
+        assert!(kept);
+    }
+}
