@@ -29,6 +29,30 @@ pub enum BodyFraming {
     UntilClose,
 }
 
+/// The length one `Content-Length` line states: a number, or a list of the same
+/// number (RFC 9110 §8.6), which must also agree with `earlier` lines. `None` when the
+/// line is malformed or disagrees.
+pub fn content_length(value: &[u8], earlier: Option<u64>) -> Option<u64> {
+    let mut length = earlier;
+    for item in value.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
+        if item.is_empty() {
+            return None;
+        }
+        let mut n: u64 = 0;
+        for &b in item {
+            if !b.is_ascii_digit() {
+                return None;
+            }
+            n = n.checked_mul(10)?.checked_add(u64::from(b - b'0'))?;
+        }
+        if length.is_some_and(|l| l != n) {
+            return None;
+        }
+        length = Some(n);
+    }
+    length
+}
+
 /// Where a body being read has got to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -230,6 +254,17 @@ mod tests {
             }
         }
         (decoder.state, buf.len())
+    }
+
+    #[test]
+    fn content_lengths_must_be_one_number() {
+        assert_eq!(content_length(b"612", None), Some(612));
+        assert_eq!(content_length(b" 3 , 3", None), Some(3));
+        assert_eq!(content_length(b"3", Some(3)), Some(3));
+        for bad in [&b"3, 4"[..], b"-1", b"", b"1,", b"0x10", b"99999999999999999999"] {
+            assert_eq!(content_length(bad, None), None, "{:?}", String::from_utf8_lossy(bad));
+        }
+        assert_eq!(content_length(b"4", Some(3)), None);
     }
 
     #[test]

@@ -76,9 +76,12 @@ fn hop_by_hop_index(name: &HeaderName) -> Option<usize> {
         .or_else(|| (name == PROXY_CONNECTION).then_some(STANDARD))
 }
 
-/// True when `name` is one of the standard hop-by-hop headers.
-pub fn is_hop_by_hop(name: &HeaderName) -> bool {
-    hop_by_hop_index(name).is_some()
+/// True when a header name as it arrived on the wire, in any case, is one of the
+/// standard hop-by-hop headers or `Proxy-Connection`. Checked before a `HeaderName` is
+/// built, so that headers which are dropped cost nothing more.
+pub fn is_hop_by_hop_text(name: &str) -> bool {
+    matches!(name.len(), 2 | 7 | 10 | 16 | 17 | 18 | 19)
+        && (ALWAYS.iter().any(|h| h.as_str().eq_ignore_ascii_case(name)) || name.eq_ignore_ascii_case(PROXY_CONNECTION))
 }
 
 #[cfg(test)]
@@ -127,5 +130,22 @@ mod tests {
         let proxy_connection = HeaderName::from_static(PROXY_CONNECTION);
         assert_eq!(hop_by_hop_index(&proxy_connection), Some(STANDARD));
         assert_eq!(hop_by_hop_index(&header::USER_AGENT), None);
+    }
+
+    #[test]
+    fn names_as_received_are_recognised_in_any_case() {
+        for name in [
+            "Connection",
+            "KEEP-ALIVE",
+            "te",
+            "Transfer-Encoding",
+            "Proxy-Connection",
+            "upgrade",
+        ] {
+            assert!(is_hop_by_hop_text(name), "{name}");
+        }
+        for name in ["Content-Length", "Host", "x-te", "Trailers"] {
+            assert!(!is_hop_by_hop_text(name), "{name}");
+        }
     }
 }

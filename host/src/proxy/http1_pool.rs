@@ -53,8 +53,10 @@ impl std::fmt::Debug for Http1Pool {
 
 struct Shared {
     /// Keyed by backend address, which comes from the configuration, never from a
-    /// client: a fast hash is safe here (see the note on `rustc-hash`).
-    idle: Mutex<FxHashMap<Authority, Vec<Idle>>>,
+    /// client: a fast hash is safe here (see the note on `rustc-hash`). The key is the
+    /// address as text: `Authority` hashes and compares byte by byte, ignoring case,
+    /// which cost more than the rest of the lookup.
+    idle: Mutex<FxHashMap<Box<str>, Vec<Idle>>>,
     /// Idle connections kept per backend; 0 closes each one after its response.
     max_idle_per_host: usize,
     sweeping: std::sync::Once,
@@ -141,7 +143,7 @@ impl Http1Pool {
     fn put(&self, authority: &Authority, connection: Connection) {
         if self.shared.max_idle_per_host > 0 {
             self.start_sweeping();
-            self.shared.put(authority.clone(), connection);
+            self.shared.put(authority, connection);
         }
     }
 
@@ -155,7 +157,7 @@ impl Http1Pool {
         let authority = authority.clone();
         Some(Box::new(move |connection| {
             if let Some(shared) = pool.upgrade() {
-                shared.put(authority, connection);
+                shared.put(&authority, connection);
             }
         }))
     }
@@ -163,7 +165,7 @@ impl Http1Pool {
     /// The most recently used idle connection to `authority` that still looks open.
     fn take(&self, authority: &Authority) -> Option<Connection> {
         let mut idle = self.shared.idle.lock().unwrap_or_else(|e| e.into_inner());
-        let list = idle.get_mut(authority)?;
+        let list = idle.get_mut(authority.as_str())?;
         while let Some(Idle { connection, since }) = list.pop() {
             if since.elapsed() < IDLE_TIMEOUT && connection.looks_open() {
                 return Some(connection);
@@ -193,14 +195,19 @@ fn can_repeat(method: &Method, body: &Body) -> bool {
 }
 
 impl Shared {
-    fn put(&self, authority: Authority, connection: Connection) {
+    fn put(&self, authority: &Authority, connection: Connection) {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        let list = idle.entry(authority).or_default();
-        if list.len() < self.max_idle_per_host {
-            list.push(Idle {
-                connection,
-                since: Instant::now(),
-            });
+        let idle_one = Idle {
+            connection,
+            since: Instant::now(),
+        };
+        // Looked up by reference first: the key is copied only the first time.
+        match idle.get_mut(authority.as_str()) {
+            Some(list) if list.len() < self.max_idle_per_host => list.push(idle_one),
+            Some(_) => {}
+            None => {
+                idle.insert(authority.as_str().into(), vec![idle_one]);
+            }
         }
     }
 }

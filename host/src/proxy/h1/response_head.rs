@@ -2,9 +2,8 @@
 //! (RFC 9112 §6.3) and whether the connection can carry another request.
 
 pub use crate::http::h1_body::BodyFraming;
-use crate::http::hop_by_hop;
+use crate::http::{h1_body, hop_by_hop};
 use bytes::{Buf, Bytes, BytesMut};
-use http::header::CONTENT_LENGTH;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version};
 use std::mem::MaybeUninit;
 
@@ -95,15 +94,15 @@ pub fn parse(buf: &mut BytesMut, method: &Method) -> Result<Option<ResponseHead>
     let base = buf.as_ptr() as usize;
     let mut headers = HeaderMap::with_capacity(lines.len());
     for h in lines {
-        let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| format!("bad header name {:?}", h.name))?;
-        let dropped = hop_by_hop::is_hop_by_hop(&name)
-            || (transfer_encoding && name == CONTENT_LENGTH)
+        let dropped = hop_by_hop::is_hop_by_hop_text(h.name)
+            || (transfer_encoding && h.name.eq_ignore_ascii_case("content-length"))
             // Names the Connection header lists are hop-by-hop too. It nearly always
             // lists only `keep-alive` or `close`, which needs no check per header.
-            || (connection.lists_names && connection_lists(lines, name.as_str()));
+            || (connection.lists_names && connection_lists(lines, h.name));
         if dropped {
             continue;
         }
+        let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| format!("bad header name {:?}", h.name))?;
         let start = h.value.as_ptr() as usize - base;
         let value = HeaderValue::from_maybe_shared(head.slice(start..start + h.value.len()))
             .map_err(|_| format!("bad value for header {name}"))?;
@@ -125,18 +124,10 @@ pub fn parse(buf: &mut BytesMut, method: &Method) -> Result<Option<ResponseHead>
 fn content_length(lines: &[httparse::Header<'_>]) -> Result<u64, String> {
     let mut length = None;
     for line in lines.iter().filter(|h| h.name.eq_ignore_ascii_case("content-length")) {
-        let text = std::str::from_utf8(line.value).map_err(|_| "a non-text Content-Length".to_string())?;
-        for item in text.split(',') {
-            let item = item.trim();
-            if item.is_empty() || !item.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(format!("Content-Length {text:?}"));
-            }
-            let n: u64 = item.parse().map_err(|_| format!("Content-Length {text:?}"))?;
-            if length.is_some_and(|l| l != n) {
-                return Err("conflicting Content-Length values".to_string());
-            }
-            length = Some(n);
-        }
+        length = Some(
+            h1_body::content_length(line.value, length)
+                .ok_or_else(|| format!("Content-Length {:?}", String::from_utf8_lossy(line.value)))?,
+        );
     }
     length.ok_or_else(|| "an empty Content-Length".to_string())
 }
@@ -248,7 +239,7 @@ mod tests {
         .unwrap()
         .unwrap();
         assert_eq!(head.framing, BodyFraming::Chunked);
-        assert!(!head.parts.headers.contains_key(CONTENT_LENGTH));
+        assert!(!head.parts.headers.contains_key(http::header::CONTENT_LENGTH));
         assert!(!head.keep_alive);
     }
 

@@ -1,7 +1,7 @@
 //! Parsing a client's request head, and deciding from it how the body is framed
 //! (RFC 9112 §6) and whether the connection may carry another request.
 
-use crate::http::h1_body::BodyFraming;
+use crate::http::h1_body::{content_length, BodyFraming};
 use crate::server::limits::{MAX_HEADERS, MAX_HEAD_BYTES};
 use bytes::{Buf, Bytes, BytesMut};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, Version};
@@ -82,7 +82,10 @@ pub fn parse(buf: &mut BytesMut) -> Result<Option<RequestHead>, Refusal> {
                 }
             }
             14 if h.name.eq_ignore_ascii_case("content-length") => {
-                declared = Some(content_length(h.value, declared)?);
+                declared =
+                    Some(content_length(h.value, declared).ok_or_else(|| {
+                        Refusal::bad(format!("Content-Length {:?}", String::from_utf8_lossy(h.value)))
+                    })?);
             }
             17 if h.name.eq_ignore_ascii_case("transfer-encoding") => transfer_encoding = Some(h.value),
             _ => {}
@@ -161,24 +164,6 @@ pub fn too_large(head: &[u8]) -> Option<Refusal> {
             why: format!("a request head larger than {MAX_HEAD_BYTES} bytes"),
         }
     })
-}
-
-/// One Content-Length line: a number, or a list of the same number, which must also
-/// agree with any earlier line.
-fn content_length(value: &[u8], earlier: Option<u64>) -> Result<u64, Refusal> {
-    let mut length = earlier;
-    for item in value.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
-        let n = std::str::from_utf8(item)
-            .ok()
-            .filter(|text| !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()))
-            .and_then(|text| text.parse::<u64>().ok())
-            .ok_or_else(|| Refusal::bad(format!("Content-Length {:?}", String::from_utf8_lossy(value))))?;
-        if length.is_some_and(|l| l != n) {
-            return Err(Refusal::bad("conflicting Content-Length values"));
-        }
-        length = Some(n);
-    }
-    length.ok_or_else(|| Refusal::bad("an empty Content-Length"))
 }
 
 fn last_coding_is_chunked(codings: &[u8]) -> bool {

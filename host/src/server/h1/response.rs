@@ -43,7 +43,7 @@ where
     B: http_body::Body<Data = Bytes, Error = BodyError> + Unpin,
 {
     let (parts, mut body) = response.into_parts();
-    let mut keep_alive = answering.keep_alive && !asks_to_close(&parts.headers);
+    let mut keep_alive = answering.keep_alive;
     let status = parts.status;
     let bodiless = answering.head_request
         || status.is_informational()
@@ -64,7 +64,7 @@ where
     };
 
     out.clear();
-    encode_head(out, status, &parts.headers, framing, answering.version, keep_alive);
+    keep_alive = encode_head(out, status, &parts.headers, framing, answering.version, keep_alive);
     let chunked = framing == BodyFraming::Chunked;
     let mut sent = 0u64;
     if framing != BodyFraming::None {
@@ -130,28 +130,21 @@ fn body_failed(error: &BodyError) -> bool {
     false
 }
 
-fn asks_to_close(headers: &http::HeaderMap) -> bool {
-    headers
-        .get_all(CONNECTION)
-        .iter()
-        .flat_map(|v| v.as_bytes().split(|&b| b == b','))
-        .any(|token| token.trim_ascii().eq_ignore_ascii_case(b"close"))
-}
-
 fn declared_length(headers: &http::HeaderMap) -> Option<u64> {
     headers.get(CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
 }
 
 /// The status line and headers. Framing and connection headers are Weir's to write:
-/// whatever the pipeline left of them is replaced.
+/// whatever the pipeline left of them is replaced, though a `Connection: close` it set
+/// is kept. Returns whether the connection stays open.
 fn encode_head(
     out: &mut Vec<u8>,
     status: StatusCode,
     headers: &http::HeaderMap,
     framing: BodyFraming,
     version: Version,
-    keep_alive: bool,
-) {
+    mut keep_alive: bool,
+) -> bool {
     out.extend_from_slice(b"HTTP/1.1 ");
     out.extend_from_slice(status.as_str().as_bytes());
     out.push(b' ');
@@ -159,7 +152,11 @@ fn encode_head(
     out.extend_from_slice(b"\r\n");
     let mut has_date = false;
     for (name, value) in headers {
-        if name == CONNECTION || name == TRANSFER_ENCODING {
+        if name == CONNECTION {
+            keep_alive &= !asks_to_close(value);
+            continue;
+        }
+        if name == TRANSFER_ENCODING {
             continue;
         }
         // A bodiless response (HEAD, 304) keeps the length it would have had.
@@ -192,6 +189,14 @@ fn encode_head(
         out.extend_from_slice(b"connection: keep-alive\r\n");
     }
     out.extend_from_slice(b"\r\n");
+    keep_alive
+}
+
+fn asks_to_close(connection: &http::HeaderValue) -> bool {
+    connection
+        .as_bytes()
+        .split(|&b| b == b',')
+        .any(|token| token.trim_ascii().eq_ignore_ascii_case(b"close"))
 }
 
 /// `n` in decimal, without the formatting machinery (this runs for every response).
