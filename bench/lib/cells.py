@@ -1,12 +1,15 @@
 """The benchmark proper: starting the servers, checking that each answers as configured,
 and measuring every cell (one scenario against one server), interleaved: within a
-scenario every server runs in turn, in an order that rotates from one scenario to the
-next, so no server always goes first or last."""
+scenario every server runs in turn, in an order that rotates from one round and one
+scenario to the next, so no server always goes first or last. Each cell is measured in
+several short rounds and reported by its medians, so that one burst of noise from a
+neighbour on a shared machine moves one round, not the result."""
 
 import http.client
 import os
 import socket
 import ssl
+import statistics
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -63,14 +66,41 @@ class Cell:
     cpu_seconds: float = 0.0
     peak_rss_mib: float = 0.0
     variant: str = ""
+    # The rounds a combined cell was made from (see `combine`), in the order run.
+    rounds: list = field(default_factory=list)
 
     @property
     def cpu_per_10k(self):
+        if self.rounds:
+            return statistics.median(r.cpu_per_10k for r in self.rounds)
         return self.cpu_seconds / self.run.requests * 10_000 if self.run.requests else 0.0
 
     def busy(self, workers):
         """Share of the proxy's cores it kept busy: near 1 means the proxy was the bound."""
         return self.cpu_seconds / self.run.seconds / workers if self.run.seconds else 0.0
+
+
+def combine(rounds):
+    """One cell from its rounds: the median rps, p50, p99 and CPU per request, each on
+    its own; the largest RSS; the busy share over all rounds; every problem seen."""
+    first = rounds[0]
+    run = load.Run(
+        requests=sum(r.run.requests for r in rounds),
+        seconds=sum(r.run.seconds for r in rounds),
+        rps=statistics.median(r.run.rps for r in rounds),
+        p50_ms=statistics.median(r.run.p50_ms for r in rounds),
+        p99_ms=statistics.median(r.run.p99_ms for r in rounds),
+        problems=sorted({p for r in rounds for p in r.run.problems}),
+    )
+    return Cell(
+        first.scenario,
+        first.server,
+        run,
+        cpu_seconds=sum(r.cpu_seconds for r in rounds),
+        peak_rss_mib=max(r.peak_rss_mib for r in rounds),
+        variant=first.variant,
+        rounds=rounds,
+    )
 
 
 @dataclass
@@ -80,6 +110,7 @@ class Bench:
     servers: list
     seconds: int
     warmup: int
+    rounds: int
     work: str
     cells: list = field(default_factory=list)
     ceilings: dict = field(default_factory=dict)
@@ -136,14 +167,22 @@ class Bench:
             self.weir_peak_rss_mib = max(self.weir_peak_rss_mib, peak)
         return cpu, peak, run
 
-    def cell(self, scenario, peer, offset, variant=""):
+    def cell(self, scenario, peer, offset, variant="", round_=1):
         loader = self.loader(scenario, peer.port(offset), scenario.scheme, f"{peer.name}-{scenario.key}.log")
-        print(f"  {scenario.key} {peer.name} {variant}".rstrip(), end=" ", flush=True)
+        print(f"  {scenario.key} round {round_} {peer.name} {variant}".rstrip(), end=" ", flush=True)
         cpu, peak, run = self.measure(peer, loader)
-        cell = Cell(scenario.key, peer.name, run, cpu, peak, variant)
         print(f"{run.rps:,.0f} rps, p99 {run.p99_ms:.2f} ms {'; '.join(run.problems)}", flush=True)
-        self.cells.append(cell)
-        return cell
+        return Cell(scenario.key, peer.name, run, cpu, peak, variant)
+
+    def in_rounds(self, peers, turn, measure):
+        """`measure(peer, round)` for every peer in every round, the order rotating by
+        `turn` and by round; returns one combined cell per peer, in `peers` order."""
+        by_peer = {id(p): [] for p in peers}
+        for r in range(self.rounds):
+            shift = (turn + r) % len(peers)
+            for peer in peers[shift:] + peers[:shift]:
+                by_peer[id(peer)].append(measure(peer, r + 1))
+        return [combine(by_peer[id(p)]) for p in peers]
 
     def ceiling(self, scenario):
         loader = self.loader(
@@ -157,7 +196,7 @@ class Bench:
         print(f"{run.rps:,.0f} rps", flush=True)
         self.ceilings[scenario.key] = Cell(scenario.key, "backend", run, cpu, peak)
 
-    def at_rate(self, peer, offset, total_rps, label):
+    def at_rate(self, peer, offset, total_rps, label, round_=1):
         """Latency at a fixed request rate, over HTTP/1.1 keep-alive."""
         url = f"http://127.0.0.1:{peer.port(offset)}/small"
         log = os.path.join(self.work, f"rate-{peer.name}-{label}.log")
@@ -169,7 +208,7 @@ class Bench:
                 h1=True, rps_per_client=per_connection, log=log,
             )
 
-        print(f"  {label} {peer.name} at {total_rps:,.0f} rps", end=" ", flush=True)
+        print(f"  {label} round {round_} {peer.name} at {total_rps:,.0f} rps", end=" ", flush=True)
         cpu, peak, run = self.measure(peer, loader)
         print(f"p50 {run.p50_ms:.3f} ms, p99 {run.p99_ms:.3f} ms {'; '.join(run.problems)}", flush=True)
         return Cell(label, peer.name, run, cpu, peak)
@@ -183,14 +222,16 @@ class Bench:
                 self.ceiling(scenario)
         for turn, scenario in enumerate(scenarios):
             print(scenario.title, flush=True)
-            order = self.servers[turn % len(self.servers):] + self.servers[: turn % len(self.servers)]
-            for peer in order:
-                self.cell(scenario, peer, scenario.offset)
+            self.cells += self.in_rounds(
+                self.servers, turn, lambda peer, r: self.cell(scenario, peer, scenario.offset, round_=r)
+            )
         if "f" in only:
             scenario = Scenario("f", "(f) custom WASM filter, 128 B", "wrk", 0, "/small", 64)
             print(scenario.title, flush=True)
+            weir = self.server("weir")
             for variant, offset in WASM:
-                self.cell(scenario, self.server("weir"), offset, variant)
+                rounds = [self.cell(scenario, weir, offset, variant, r + 1) for r in range(self.rounds)]
+                self.cells.append(combine(rounds))
         if "a" in only:
             self.fixed_rate_runs()
         if "a" in only and "e" in only:
@@ -201,8 +242,9 @@ class Bench:
         nginx = next(c for c in self.cells if c.scenario == "a" and c.server == "nginx")
         self.fixed_rate_rps = nginx.run.rps / 2
         print("latency at a fixed rate", flush=True)
-        for peer in self.servers:
-            self.fixed_rate.append(self.at_rate(peer, H1, self.fixed_rate_rps, "rate"))
+        self.fixed_rate = self.in_rounds(
+            self.servers, 0, lambda peer, r: self.at_rate(peer, H1, self.fixed_rate_rps, "rate", r)
+        )
 
     def half_load_runs(self):
         """Issue 5: Weir's five-filter chain against its Proxy alone, both at half of

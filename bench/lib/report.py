@@ -44,6 +44,15 @@ def ratio(value, base):
     return f"{value / base:.2f}" if base else "–"
 
 
+def per_round(cell, base, measure):
+    """The ratio to `base` round by round (rounds of one number ran together), when
+    both have more than one round: how much the median hides."""
+    if cell is base or len(cell.rounds) < 2 or len(cell.rounds) != len(base.rounds):
+        return []
+    ratios = " / ".join(ratio(measure(c), measure(b)) for c, b in zip(cell.rounds, base.rounds))
+    return [f"rounds: {ratios}"]
+
+
 def write(path, bench, weir, elapsed):
     model, memory = machine()
     workers = bench.layout.workers
@@ -51,7 +60,8 @@ def write(path, bench, weir, elapsed):
         "# Benchmark results",
         "",
         f"Written by `bench/run` on {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC "
-        f"({elapsed / 60:.1f} minutes, {bench.seconds} s per cell after a {bench.warmup} s warm-up). "
+        f"({elapsed / 60:.1f} minutes; every cell measured in {bench.rounds} interleaved "
+        f"round{'s' if bench.rounds > 1 else ''} of {bench.seconds} s, each after a {bench.warmup} s warm-up). "
         "Do not edit: run the command again. How it measures: `bench/README.md`.",
         "",
         "## Machine",
@@ -73,8 +83,9 @@ def write(path, bench, weir, elapsed):
         "under that saturating load. CPU is the proxy's user+system seconds per 10,000 "
         "requests; busy is its CPU time over wall time per worker (near 100 %: the proxy is "
         "the bound). RSS is the proxy's peak resident memory during the cell (nginx: master "
-        "and worker summed). Ratios are to nginx in the same scenario: rps above 1 is faster, "
-        "the others below 1 are better.",
+        "and worker summed). rps, p50, p99 and CPU are each the median of the cell's rounds. "
+        "Ratios are to nginx in the same scenario: rps above 1 is faster, the others below 1 "
+        "are better. The note gives the rps ratio of each round.",
         "",
         "| scenario | server | rps | p50 ms | p99 ms | CPU s/10k | busy | peak RSS MiB "
         "| rps ÷ nginx | p99 ÷ nginx | CPU ÷ nginx | RSS ÷ nginx | note |",
@@ -96,6 +107,8 @@ def write(path, bench, weir, elapsed):
             server = c.server + (f" ({c.variant})" if c.variant else "")
             if key == "f":
                 notes.append("ratios to nginx's (a)")
+            else:
+                notes += per_round(c, base, lambda x: x.run.rps)
             lines.append(
                 f"| {titles[key]} | {server} | {c.run.rps:,.0f} | {c.run.p50_ms:.3f} | {c.run.p99_ms:.3f} "
                 f"| {c.cpu_per_10k:.3f} | {c.busy(workers):.0%} | {c.peak_rss_mib:.1f} "
@@ -129,7 +142,8 @@ def write(path, bench, weir, elapsed):
             "",
             f"Scenario (a)'s route, h2load over HTTP/1.1, {32} connections each sending at a fixed rate "
             "(a request due while its connection is busy waits, and its latency counts from when it "
-            "was sent).",
+            "was sent). p50 and p99 are medians of the rounds; the note gives the p99 ratio of each "
+            "round.",
             "",
             "| server | rps | p50 ms | p99 ms | p99 ÷ nginx | CPU s/10k | note |",
             "|---|--:|--:|--:|--:|--:|---|",
@@ -138,6 +152,7 @@ def write(path, bench, weir, elapsed):
             notes = list(c.run.problems)
             if c.run.rps < 0.97 * bench.fixed_rate_rps:
                 notes.append("could not keep the rate: its latency is not comparable")
+            notes += per_round(c, nginx, lambda x: x.run.p99_ms)
             lines.append(
                 f"| {c.server} | {c.run.rps:,.0f} | {c.run.p50_ms:.3f} | {c.run.p99_ms:.3f} "
                 f"| {ratio(c.run.p99_ms, nginx.run.p99_ms)} | {c.cpu_per_10k:.3f} | {'; '.join(notes)} |"
