@@ -5,6 +5,7 @@ pub mod backend;
 pub mod certs;
 pub mod load;
 pub mod net;
+pub mod raw_front;
 pub mod weir;
 pub mod yaml;
 

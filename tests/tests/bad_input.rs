@@ -2,58 +2,14 @@
 //! reaches a backend, and the server keeps serving everyone else.
 
 use std::io::Write;
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::time::Duration;
-use weir_tests::net::{closed_within, free_port, raw_exchange};
-use weir_tests::{Backend, Weir};
+use weir_tests::net::closed_within;
+use weir_tests::raw_front::RawFront;
 
-struct Fixture {
-    _weir: Weir,
-    backend: Backend,
-    addr: SocketAddr,
-}
-
-async fn fixture(extra: &str) -> Fixture {
-    let backend = Backend::start("echo").await;
-    let port = free_port();
-    let config = format!(
-        r#"
-kind: HTTPServer
-name: front
-port: {port}
-address: 127.0.0.1
-{extra}
-rules:
-  - paths:
-      - backend: pipeline
----
-kind: Pipeline
-name: pipeline
-filters:
-  - name: proxy
-    kind: Proxy
-    pools:
-      - servers: [{{url: {}}}]
-"#,
-        backend.url()
-    );
-    let weir = Weir::start(&config, &[port]);
-    Fixture {
-        _weir: weir,
-        backend,
-        addr: ([127, 0, 0, 1], port).into(),
-    }
-}
-
-impl Fixture {
-    fn send(&self, raw: &str) -> String {
-        raw_exchange(self.addr, raw.as_bytes(), Duration::from_secs(5))
-    }
-
-    fn still_serves(&self) {
-        let answer = self.send("GET /healthy HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-    }
+fn still_serves(f: &RawFront) {
+    let answer = f.send("GET /healthy HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 }
 
 fn status_line(answer: &str) -> &str {
@@ -62,16 +18,16 @@ fn status_line(answer: &str) -> &str {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn conflicting_content_lengths_are_refused() {
-    let f = fixture("").await;
+    let f = RawFront::start("").await;
     let answer = f.send("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\nhello");
     assert_eq!(status_line(&answer), "HTTP/1.1 400 Bad Request");
     assert_eq!(f.backend.received(), 0);
-    f.still_serves();
+    still_serves(&f);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn content_length_with_transfer_encoding_is_refused() {
-    let f = fixture("").await;
+    let f = RawFront::start("").await;
     // The classic smuggling attempt: a Content-Length that covers a second request hidden
     // in a chunked body. Both orders of the two headers are refused, on fresh connections
     // and after an ordinary request on the same connection.
@@ -96,23 +52,23 @@ async fn content_length_with_transfer_encoding_is_refused() {
     }
     let uris: Vec<String> = f.backend.requests().iter().map(|r| r.uri.clone()).collect();
     assert_eq!(uris, ["/ok", "/ok"], "only the ordinary requests reached the backend");
-    f.still_serves();
+    still_serves(&f);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_chunk_sizes_are_refused_before_the_backend() {
-    let f = fixture("").await;
+    let f = RawFront::start("").await;
     let answer = f.send("POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n");
     assert_eq!(status_line(&answer), "HTTP/1.1 400 Bad Request");
     let non_chunked = f.send("POST /x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\nabc");
     assert_eq!(status_line(&non_chunked), "HTTP/1.1 400 Bad Request");
     assert_eq!(f.backend.received(), 0);
-    f.still_serves();
+    still_serves(&f);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn oversized_heads_get_431() {
-    let f = fixture("").await;
+    let f = RawFront::start("").await;
     let many: String = (0..150).map(|i| format!("X-H{i}: v\r\n")).collect();
     let answer = f.send(&format!("GET / HTTP/1.1\r\nHost: x\r\n{many}\r\n"));
     assert_eq!(status_line(&answer), "HTTP/1.1 431 Request Header Fields Too Large");
@@ -120,12 +76,12 @@ async fn oversized_heads_get_431() {
     let answer = f.send(&format!("GET / HTTP/1.1\r\nHost: x\r\nX-Big: {huge}\r\n\r\n"));
     assert_eq!(status_line(&answer), "HTTP/1.1 431 Request Header Fields Too Large");
     assert_eq!(f.backend.received(), 0);
-    f.still_serves();
+    still_serves(&f);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn control_characters_in_header_values_are_refused() {
-    let f = fixture("").await;
+    let f = RawFront::start("").await;
     for value in ["a\0b", "a\rb", "bad\r\n value"] {
         let answer = f.send(&format!("GET / HTTP/1.1\r\nHost: x\r\nX-Evil: {value}\r\n\r\n"));
         assert_eq!(
@@ -137,21 +93,21 @@ async fn control_characters_in_header_values_are_refused() {
     let answer = f.send("GET / HTTP/1.1\r\nHost: x\r\nBad Name: v\r\n\r\n");
     assert_eq!(status_line(&answer), "HTTP/1.1 400 Bad Request");
     assert_eq!(f.backend.received(), 0);
-    f.still_serves();
+    still_serves(&f);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn oversized_declared_body_gets_413_without_reading_it() {
-    let f = fixture("clientMaxBodySize: 100").await;
+    let f = RawFront::start("clientMaxBodySize: 100").await;
     let answer = f.send("POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\nabc");
     assert_eq!(status_line(&answer), "HTTP/1.1 413 Payload Too Large");
     assert_eq!(f.backend.received(), 0);
-    f.still_serves();
+    still_serves(&f);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn slow_clients_hit_the_header_read_timeout() {
-    let f = fixture("keepAliveTimeout: 500ms").await;
+    let f = RawFront::start("keepAliveTimeout: 500ms").await;
     let mut slow = TcpStream::connect(f.addr).unwrap();
     slow.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nX-Partial: ").unwrap();
     assert!(
@@ -166,5 +122,5 @@ async fn slow_clients_hit_the_header_read_timeout() {
         closed_within(&mut idle, Duration::from_secs(10)),
         "an idle connection stayed open"
     );
-    f.still_serves();
+    still_serves(&f);
 }

@@ -3,57 +3,12 @@
 //! that stay usable after a refused request.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::time::Duration;
-use weir_tests::net::{free_port, raw_exchange};
-use weir_tests::{Backend, Weir};
+use weir_tests::raw_front::RawFront;
 
-struct Fixture {
-    _weir: Weir,
-    backend: Backend,
-    addr: SocketAddr,
-}
-
-async fn fixture(extra: &str) -> Fixture {
-    let backend = Backend::start("echo").await;
-    let port = free_port();
-    let config = format!(
-        r#"
-kind: HTTPServer
-name: front
-port: {port}
-address: 127.0.0.1
-{extra}
-rules:
-  - paths:
-      - backend: pipeline
----
-kind: Pipeline
-name: pipeline
-filters:
-  - name: proxy
-    kind: Proxy
-    pools:
-      - servers: [{{url: {}}}]
-"#,
-        backend.url()
-    );
-    let weir = Weir::start(&config, &[port]);
-    Fixture {
-        _weir: weir,
-        backend,
-        addr: ([127, 0, 0, 1], port).into(),
-    }
-}
-
-impl Fixture {
-    fn send(&self, raw: &str) -> String {
-        raw_exchange(self.addr, raw.as_bytes(), Duration::from_secs(5))
-    }
-
-    fn bodies_received(&self) -> Vec<String> {
-        self.backend.requests().into_iter().map(|r| r.body).collect()
-    }
+fn bodies_received(f: &RawFront) -> Vec<String> {
+    f.backend.requests().into_iter().map(|r| r.body).collect()
 }
 
 /// The status line of every response in `answer`, in order. Responses follow their
@@ -81,7 +36,7 @@ fn read_until(stream: &mut TcpStream, text: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn pipelined_requests_are_answered_in_order_on_one_connection() {
-    let f = fixture("").await;
+    let f = RawFront::start("").await;
     let answer = f.send(
         "GET /one HTTP/1.1\r\nHost: x\r\n\r\n\
          POST /two HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc\
@@ -98,25 +53,25 @@ async fn pipelined_requests_are_answered_in_order_on_one_connection() {
         answer.contains("connection: close"),
         "the last answer says the end: {answer}"
     );
-    assert_eq!(f.bodies_received(), ["", "abc", ""]);
+    assert_eq!(bodies_received(&f), ["", "abc", ""]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn chunked_request_bodies_are_decoded_buffered_and_streamed() {
     for limit in ["", "clientMaxBodySize: -1"] {
-        let f = fixture(limit).await;
+        let f = RawFront::start(limit).await;
         let answer = f.send(
             "POST /c HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n\
              5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Trailer: t\r\n\r\n",
         );
         assert_eq!(status_lines(&answer), ["HTTP/1.1 200 OK"], "{limit}: {answer}");
-        assert_eq!(f.bodies_received(), ["hello world"], "{limit}");
+        assert_eq!(bodies_received(&f), ["hello world"], "{limit}");
     }
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn expect_continue_is_answered_only_when_the_body_is_wanted() {
-    let f = fixture("clientMaxBodySize: 100").await;
+    let f = RawFront::start("clientMaxBodySize: 100").await;
     let mut stream = TcpStream::connect(f.addr).unwrap();
     stream
         .write_all(b"PUT /e HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
@@ -126,7 +81,7 @@ async fn expect_continue_is_answered_only_when_the_body_is_wanted() {
     stream.write_all(b"hello").unwrap();
     let answer = read_until(&mut stream, "\"hello\"");
     assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
-    assert_eq!(f.bodies_received(), ["hello"]);
+    assert_eq!(bodies_received(&f), ["hello"]);
 
     // Too large by its declared length: refused at once, and the client is not told to
     // send the body.
@@ -137,7 +92,7 @@ async fn expect_continue_is_answered_only_when_the_body_is_wanted() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn http_1_0_clients_keep_the_connection_only_when_they_ask() {
-    let f = fixture("").await;
+    let f = RawFront::start("").await;
     let answer = f.send("GET /old HTTP/1.0\r\n\r\n");
     assert_eq!(status_lines(&answer), ["HTTP/1.1 200 OK"], "{answer}");
     assert!(answer.contains("connection: close"), "{answer}");
@@ -150,7 +105,7 @@ async fn http_1_0_clients_keep_the_connection_only_when_they_ask() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_refused_body_that_already_arrived_leaves_the_connection_usable() {
-    let f = fixture("clientMaxBodySize: 3").await;
+    let f = RawFront::start("clientMaxBodySize: 3").await;
     let answer = f.send(
         "POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello\
          GET /after HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
@@ -166,7 +121,7 @@ async fn a_refused_body_that_already_arrived_leaves_the_connection_usable() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_body_still_arriving_when_refused_ends_the_connection_after_the_answer() {
-    let f = fixture("clientMaxBodySize: 3").await;
+    let f = RawFront::start("clientMaxBodySize: 3").await;
     let mut stream = TcpStream::connect(f.addr).unwrap();
     stream
         .write_all(b"POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\npart of it")

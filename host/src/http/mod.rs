@@ -2,6 +2,7 @@
 
 pub mod body;
 pub mod h1_body;
+pub mod h1_head;
 pub mod hop_by_hop;
 pub mod responses;
 

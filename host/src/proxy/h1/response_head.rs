@@ -2,9 +2,10 @@
 //! (RFC 9112 §6.3) and whether the connection can carry another request.
 
 pub use crate::http::h1_body::BodyFraming;
+use crate::http::h1_head::HeadCopy;
 use crate::http::{h1_body, hop_by_hop};
-use bytes::{Buf, Bytes, BytesMut};
-use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Version};
+use bytes::{Buf, BytesMut};
+use http::{Method, StatusCode, Version};
 use std::mem::MaybeUninit;
 
 /// The most headers a response may have (as for requests, see `server/limits.rs`).
@@ -90,24 +91,13 @@ pub fn parse(buf: &mut BytesMut, method: &Method) -> Result<Option<ResponseHead>
 
     // The values are cut from one copy of the head (a few hundred bytes) instead of
     // being copied one by one.
-    let head = Bytes::copy_from_slice(&buf[..length]);
-    let base = buf.as_ptr() as usize;
-    let mut headers = HeaderMap::with_capacity(lines.len());
-    for h in lines {
-        let dropped = hop_by_hop::is_hop_by_hop_text(h.name)
+    let headers = HeadCopy::new(&buf[..length]).headers(lines, |h| {
+        hop_by_hop::is_hop_by_hop_text(h.name)
             || (transfer_encoding && h.name.eq_ignore_ascii_case("content-length"))
             // Names the Connection header lists are hop-by-hop too. It nearly always
             // lists only `keep-alive` or `close`, which needs no check per header.
-            || (connection.lists_names && connection_lists(lines, h.name));
-        if dropped {
-            continue;
-        }
-        let name = HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| format!("bad header name {:?}", h.name))?;
-        let start = h.value.as_ptr() as usize - base;
-        let value = HeaderValue::from_maybe_shared(head.slice(start..start + h.value.len()))
-            .map_err(|_| format!("bad value for header {name}"))?;
-        headers.append(name, value);
-    }
+            || (connection.lists_names && connection_lists(lines, h.name))
+    })?;
     buf.advance(length);
     let mut parts = http::Response::new(()).into_parts().0;
     parts.status = status;

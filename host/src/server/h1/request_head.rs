@@ -2,9 +2,10 @@
 //! (RFC 9112 §6) and whether the connection may carry another request.
 
 use crate::http::h1_body::{content_length, BodyFraming};
+use crate::http::h1_head::HeadCopy;
 use crate::server::limits::{MAX_HEADERS, MAX_HEAD_BYTES};
-use bytes::{Buf, Bytes, BytesMut};
-use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri, Version};
+use bytes::{Buf, BytesMut};
+use http::{Method, StatusCode, Uri, Version};
 use std::mem::MaybeUninit;
 
 #[derive(Debug)]
@@ -112,25 +113,12 @@ pub fn parse(buf: &mut BytesMut) -> Result<Option<RequestHead>, Refusal> {
         _ => keep_alive_asked && !close,
     };
 
-    // The URI and the header values are cut from one copy of the head (a few hundred
-    // bytes), which leaves the read buffer free for the next request.
-    let head = Bytes::copy_from_slice(&buf[..length]);
-    let base = buf.as_ptr() as usize;
-    let slice = |part: &[u8]| {
-        let start = part.as_ptr() as usize - base;
-        head.slice(start..start + part.len())
-    };
+    // The URI and the header values are cut from one copy of the head.
+    let head = HeadCopy::new(&buf[..length]);
     let target = request.path.unwrap_or_default();
-    let uri = Uri::from_maybe_shared(slice(target.as_bytes()))
+    let uri = Uri::from_maybe_shared(head.slice(target.as_bytes()))
         .map_err(|e| Refusal::bad(format!("request target {target:?}: {e}")))?;
-    let mut headers = HeaderMap::with_capacity(lines.len());
-    for h in lines {
-        let name =
-            HeaderName::from_bytes(h.name.as_bytes()).map_err(|_| Refusal::bad(format!("header name {:?}", h.name)))?;
-        let value = HeaderValue::from_maybe_shared(slice(h.value))
-            .map_err(|_| Refusal::bad(format!("value of header {name}")))?;
-        headers.append(name, value);
-    }
+    let headers = head.headers(lines, |_| false).map_err(Refusal::bad)?;
     buf.advance(length);
 
     let mut parts = http::Request::new(()).into_parts().0;
