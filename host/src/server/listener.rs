@@ -162,23 +162,14 @@ async fn serve_connection(
     // always see the current routes.
     let settings = live.load_full();
     let Some(acceptor) = &settings.tls else {
-        let mut stream = stream;
-        let Some(first) = first_bytes(&mut stream, settings.h1.head_timeout, stop.clone()).await else {
-            return;
+        // A TCP stream splits into owned halves, with no lock between them.
+        let split = |stream: TcpStream| {
+            let (reader, writer) = stream.into_split();
+            (Box::new(reader) as h1::Reader, writer)
         };
-        if first.starts_with(H2_PREFACE) {
-            return serve_h2(Prefixed::new(first, stream), peer, live, &settings, watcher).await;
-        }
-        let (reader, writer) = stream.into_split();
-        let side = h1::ReadSide {
-            reader: Box::new(reader),
-            buffered: first,
-        };
-        // Holding the watcher makes the server's shutdown wait for this connection.
-        let _watcher = watcher;
-        return h1::serve(side, writer, peer, live, settings.h1, stop).await;
+        return serve_sniffed(stream, split, peer, live, &settings, watcher, stop).await;
     };
-    let mut stream = match tokio::time::timeout(limits::TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+    let stream = match tokio::time::timeout(limits::TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
         Ok(Ok(stream)) => stream,
         Ok(Err(e)) => {
             tracing::debug!(%peer, error = %e, "TLS handshake failed");
@@ -192,17 +183,39 @@ async fn serve_connection(
     if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
         return serve_h2(stream, peer, live, &settings, watcher).await;
     }
+    let split = |stream| {
+        let (reader, writer) = tokio::io::split(stream);
+        (Box::new(reader) as h1::Reader, writer)
+    };
+    serve_sniffed(stream, split, peer, live, &settings, watcher, stop).await;
+}
+
+/// Serves a connection whose protocol its first bytes tell: HTTP/2 with prior knowledge
+/// (the preface), else HTTP/1.1 on the halves `split` makes of it.
+async fn serve_sniffed<IO, W>(
+    mut stream: IO,
+    split: impl FnOnce(IO) -> (h1::Reader, W),
+    peer: SocketAddr,
+    live: Arc<ArcSwap<ServerShared>>,
+    settings: &ServerShared,
+    watcher: Watcher,
+    stop: watch::Receiver<bool>,
+) where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin,
+{
     let Some(first) = first_bytes(&mut stream, settings.h1.head_timeout, stop.clone()).await else {
         return;
     };
     if first.starts_with(H2_PREFACE) {
-        return serve_h2(Prefixed::new(first, stream), peer, live, &settings, watcher).await;
+        return serve_h2(Prefixed::new(first, stream), peer, live, settings, watcher).await;
     }
-    let (reader, writer) = tokio::io::split(stream);
+    let (reader, writer) = split(stream);
     let side = h1::ReadSide {
-        reader: Box::new(reader),
+        reader,
         buffered: first,
     };
+    // Holding the watcher makes the server's shutdown wait for this connection.
     let _watcher = watcher;
     h1::serve(side, writer, peer, live, settings.h1, stop).await;
 }

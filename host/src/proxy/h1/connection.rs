@@ -2,7 +2,7 @@
 
 use super::request_head;
 use super::response_head::{self, BodyFraming, ResponseHead};
-use crate::http::h1_body::{write_body, WriteError};
+use crate::http::h1_body::{write_body, WriteError, COPY_PIECE};
 use crate::http::{Body, BodyError};
 use bytes::BytesMut;
 use http::request::Parts;
@@ -13,9 +13,6 @@ use tokio::net::TcpStream;
 
 /// The largest response head accepted, as for request heads.
 const MAX_HEAD_BYTES: usize = crate::server::limits::MAX_HEAD_BYTES;
-
-/// Bodies up to this size are written together with the head, in one write.
-const COALESCE_BODY: usize = 16 * 1024;
 
 /// What is asked of the socket per read while waiting for a head.
 const HEAD_READ: usize = 16 * 1024;
@@ -117,7 +114,8 @@ impl Connection {
         out.clear();
         let chunked = request_head::encode(parts, body, authority, &mut out);
         let sent = match &*body {
-            Body::Full(bytes) if bytes.len() <= COALESCE_BODY => {
+            // A small body goes out in the same write as the head.
+            Body::Full(bytes) if bytes.len() <= COPY_PIECE => {
                 out.extend_from_slice(bytes);
                 self.stream.write_all(&out).await
             }

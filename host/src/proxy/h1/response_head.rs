@@ -2,8 +2,8 @@
 //! (RFC 9112 §6.3) and whether the connection can carry another request.
 
 pub use crate::http::h1_body::BodyFraming;
-use crate::http::h1_head::HeadCopy;
-use crate::http::{h1_body, hop_by_hop};
+use crate::http::h1_head::{content_length, last_coding_is_chunked, ConnectionOptions, HeadCopy};
+use crate::http::hop_by_hop;
 use bytes::{Buf, BytesMut};
 use http::{Method, StatusCode, Version};
 use std::mem::MaybeUninit;
@@ -46,12 +46,20 @@ pub fn parse(buf: &mut BytesMut, method: &Method) -> Result<Option<ResponseHead>
     // proxy would strip them anyway, and leaving them out costs less than inserting
     // and then removing them.
     let mut connection = ConnectionOptions::default();
-    let (mut transfer_encoding, mut has_length) = (false, false);
+    let mut transfer_encoding: Option<&[u8]> = None;
+    // `Ok(None)`: no Content-Length line. A bad one only matters if it frames the body.
+    let mut declared: Result<Option<u64>, String> = Ok(None);
     for h in lines {
         match h.name.len() {
             10 if h.name.eq_ignore_ascii_case("connection") => connection.read(h.value),
-            14 if h.name.eq_ignore_ascii_case("content-length") => has_length = true,
-            17 if h.name.eq_ignore_ascii_case("transfer-encoding") => transfer_encoding = true,
+            14 if h.name.eq_ignore_ascii_case("content-length") => {
+                declared = declared.and_then(|earlier| {
+                    content_length(h.value, earlier)
+                        .map(Some)
+                        .ok_or_else(|| format!("Content-Length {:?}", String::from_utf8_lossy(h.value)))
+                });
+            }
+            17 if h.name.eq_ignore_ascii_case("transfer-encoding") => transfer_encoding = Some(h.value),
             _ => {}
         }
     }
@@ -69,31 +77,34 @@ pub fn parse(buf: &mut BytesMut, method: &Method) -> Result<Option<ResponseHead>
         || status == StatusCode::NOT_MODIFIED
     {
         BodyFraming::None
-    } else if transfer_encoding {
+    } else if let Some(codings) = transfer_encoding {
         // Transfer-Encoding wins over Content-Length, which must not be passed on with
         // a body of another length; a message with both is suspect, so the connection
         // is not used again.
-        if has_length {
+        if !matches!(declared, Ok(None)) {
             keep_alive = false;
         }
-        if last_coding_is_chunked(lines) {
+        if last_coding_is_chunked(codings) {
             BodyFraming::Chunked
         } else {
             keep_alive = false;
             BodyFraming::UntilClose
         }
-    } else if has_length {
-        BodyFraming::Length(content_length(lines)?)
     } else {
-        keep_alive = false;
-        BodyFraming::UntilClose
+        match declared? {
+            Some(n) => BodyFraming::Length(n),
+            None => {
+                keep_alive = false;
+                BodyFraming::UntilClose
+            }
+        }
     };
 
     // The values are cut from one copy of the head (a few hundred bytes) instead of
     // being copied one by one.
     let headers = HeadCopy::new(&buf[..length]).headers(lines, |h| {
         hop_by_hop::is_hop_by_hop_text(h.name)
-            || (transfer_encoding && h.name.eq_ignore_ascii_case("content-length"))
+            || (transfer_encoding.is_some() && h.name.eq_ignore_ascii_case("content-length"))
             // Names the Connection header lists are hop-by-hop too. It nearly always
             // lists only `keep-alive` or `close`, which needs no check per header.
             || (connection.lists_names && connection_lists(lines, h.name))
@@ -108,51 +119,6 @@ pub fn parse(buf: &mut BytesMut, method: &Method) -> Result<Option<ResponseHead>
         framing,
         keep_alive,
     }))
-}
-
-/// Every Content-Length value (and list element) must be the same number.
-fn content_length(lines: &[httparse::Header<'_>]) -> Result<u64, String> {
-    let mut length = None;
-    for line in lines.iter().filter(|h| h.name.eq_ignore_ascii_case("content-length")) {
-        length = Some(
-            h1_body::content_length(line.value, length)
-                .ok_or_else(|| format!("Content-Length {:?}", String::from_utf8_lossy(line.value)))?,
-        );
-    }
-    length.ok_or_else(|| "an empty Content-Length".to_string())
-}
-
-fn last_coding_is_chunked(lines: &[httparse::Header<'_>]) -> bool {
-    lines
-        .iter()
-        .rev()
-        .find(|h| h.name.eq_ignore_ascii_case("transfer-encoding"))
-        .and_then(|h| std::str::from_utf8(h.value).ok())
-        .and_then(|v| v.rsplit(',').next())
-        .is_some_and(|coding| coding.trim().eq_ignore_ascii_case("chunked"))
-}
-
-/// What the Connection lines of a head say.
-#[derive(Default)]
-struct ConnectionOptions {
-    close: bool,
-    keep_alive: bool,
-    /// Some other name is listed: that header is hop-by-hop too.
-    lists_names: bool,
-}
-
-impl ConnectionOptions {
-    fn read(&mut self, value: &[u8]) {
-        for token in value.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
-            if token.eq_ignore_ascii_case(b"close") {
-                self.close = true;
-            } else if token.eq_ignore_ascii_case(b"keep-alive") {
-                self.keep_alive = true;
-            } else if !token.is_empty() {
-                self.lists_names = true;
-            }
-        }
-    }
 }
 
 /// Whether the Connection lines list `name`, in any case.

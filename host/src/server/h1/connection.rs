@@ -77,11 +77,7 @@ pub async fn serve<W: AsyncWrite + Unpin>(
             keep_alive,
             expect_continue,
         } = head;
-        let answering = Answering {
-            version: parts.version,
-            head_request: parts.method == http::Method::HEAD,
-            keep_alive: keep_alive && settings.keep_alive,
-        };
+        let (version, head_request) = (parts.version, parts.method == http::Method::HEAD);
         let body = match framing {
             BodyFraming::None => Body::Empty,
             _ => {
@@ -101,7 +97,7 @@ pub async fn serve<W: AsyncWrite + Unpin>(
             _ => handling.await,
         };
 
-        let mut reusable = answering.keep_alive && !*probe.borrow();
+        let mut reusable = keep_alive && settings.keep_alive && !*probe.borrow();
         if side.is_none() {
             match handback.as_ref().and_then(|h| h.take()) {
                 Some(returned) => {
@@ -113,8 +109,9 @@ pub async fn serve<W: AsyncWrite + Unpin>(
             }
         }
         let answering = Answering {
+            version,
+            head_request,
             keep_alive: reusable,
-            ..answering
         };
         match response::write(&mut writer, &mut out, response, &answering).await {
             Ok(true) => {}

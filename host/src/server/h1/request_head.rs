@@ -1,8 +1,8 @@
 //! Parsing a client's request head, and deciding from it how the body is framed
 //! (RFC 9112 §6) and whether the connection may carry another request.
 
-use crate::http::h1_body::{content_length, BodyFraming};
-use crate::http::h1_head::HeadCopy;
+use crate::http::h1_body::BodyFraming;
+use crate::http::h1_head::{content_length, last_coding_is_chunked, ConnectionOptions, HeadCopy};
 use crate::server::limits::{MAX_HEADERS, MAX_HEAD_BYTES};
 use bytes::{Buf, BytesMut};
 use http::{Method, StatusCode, Uri, Version};
@@ -69,19 +69,14 @@ pub fn parse(buf: &mut BytesMut) -> Result<Option<RequestHead>, Refusal> {
 
     // Framing and reuse come from the raw lines, in one pass that settles most lines by
     // their length alone.
-    let (mut close, mut keep_alive_asked, mut expect_continue) = (false, false, false);
+    let (mut connection, mut expect_continue) = (ConnectionOptions::default(), false);
     let (mut transfer_encoding, mut declared): (Option<&[u8]>, Option<u64>) = (None, None);
     for h in lines {
         match h.name.len() {
             6 if h.name.eq_ignore_ascii_case("expect") => {
                 expect_continue = h.value.trim_ascii().eq_ignore_ascii_case(b"100-continue");
             }
-            10 if h.name.eq_ignore_ascii_case("connection") => {
-                for token in h.value.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
-                    close |= token.eq_ignore_ascii_case(b"close");
-                    keep_alive_asked |= token.eq_ignore_ascii_case(b"keep-alive");
-                }
-            }
+            10 if h.name.eq_ignore_ascii_case("connection") => connection.read(h.value),
             14 if h.name.eq_ignore_ascii_case("content-length") => {
                 declared =
                     Some(content_length(h.value, declared).ok_or_else(|| {
@@ -109,8 +104,8 @@ pub fn parse(buf: &mut BytesMut) -> Result<Option<RequestHead>, Refusal> {
         (None, Some(n)) => BodyFraming::Length(n),
     };
     let keep_alive = match version {
-        Version::HTTP_11 => !close,
-        _ => keep_alive_asked && !close,
+        Version::HTTP_11 => !connection.close,
+        _ => connection.keep_alive && !connection.close,
     };
 
     // The URI and the header values are cut from one copy of the head.
@@ -152,13 +147,6 @@ pub fn too_large(head: &[u8]) -> Option<Refusal> {
             why: format!("a request head larger than {MAX_HEAD_BYTES} bytes"),
         }
     })
-}
-
-fn last_coding_is_chunked(codings: &[u8]) -> bool {
-    codings
-        .rsplit(|&b| b == b',')
-        .next()
-        .is_some_and(|coding| coding.trim_ascii().eq_ignore_ascii_case(b"chunked"))
 }
 
 #[cfg(test)]

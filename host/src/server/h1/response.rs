@@ -2,21 +2,19 @@
 //! (RFC 9112 §6), then the body. A small body that is ready at once goes out in the
 //! same write as the head.
 
-use crate::http::h1_body::{write_body, BodyFraming};
+use crate::http::h1_body::{append_piece, write_body, write_piece, BodyFraming, WriteError, COPY_PIECE, LAST_CHUNK};
+use crate::http::h1_head::{content_length, ConnectionOptions};
 use crate::http::BodyError;
 use bytes::Bytes;
 use http::header::{CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
 use http::{StatusCode, Version};
 use std::cell::RefCell;
 use std::future::poll_fn;
-use std::io::{self, Write};
+use std::io;
 use std::pin::Pin;
 use std::task::Poll;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
-
-/// Bodies up to this size that are ready at once are written together with the head.
-const COALESCE_BODY: usize = 16 * 1024;
 
 /// The head buffer is kept for the connection's next response up to this capacity.
 const KEEP_BUFFER: usize = 8 * 1024;
@@ -53,7 +51,11 @@ where
         BodyFraming::None
     } else if let Some(n) = body.size_hint().exact() {
         BodyFraming::Length(n)
-    } else if let Some(n) = declared_length(&parts.headers) {
+    } else if let Some(n) = parts
+        .headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| content_length(v.as_bytes(), None))
+    {
         BodyFraming::Length(n)
     } else if answering.version == Version::HTTP_11 {
         BodyFraming::Chunked
@@ -74,18 +76,12 @@ where
             Poll::Ready(Some(Ok(frame))) => {
                 if let Ok(data) = frame.into_data() {
                     sent = data.len() as u64;
-                    if data.len() <= COALESCE_BODY {
+                    if data.len() <= COPY_PIECE {
                         append_piece(out, &data, chunked);
                     } else {
                         writer.write_all(out).await?;
+                        write_piece(writer, &data, chunked, out).await?;
                         out.clear();
-                        append_framing(out, data.len(), chunked);
-                        writer.write_all(out).await?;
-                        writer.write_all(&data).await?;
-                        out.clear();
-                        if chunked {
-                            out.extend_from_slice(b"\r\n");
-                        }
                     }
                 }
             }
@@ -95,7 +91,7 @@ where
     }
     let ended = framing == BodyFraming::None || body.is_end_stream();
     if ended && chunked {
-        out.extend_from_slice(b"0\r\n\r\n");
+        out.extend_from_slice(LAST_CHUNK);
     }
     writer.write_all(out).await?;
     if out.capacity() > KEEP_BUFFER {
@@ -104,8 +100,8 @@ where
     if !ended {
         match write_body(writer, &mut body, chunked).await {
             Ok(rest) => sent += rest,
-            Err(crate::http::h1_body::WriteError::Io(e)) => return Err(e),
-            Err(crate::http::h1_body::WriteError::Body(e)) => return Ok(body_failed(&e)),
+            Err(WriteError::Io(e)) => return Err(e),
+            Err(WriteError::Body(e)) => return Ok(body_failed(&e)),
         }
     }
     writer.flush().await?;
@@ -130,10 +126,6 @@ fn body_failed(error: &BodyError) -> bool {
     false
 }
 
-fn declared_length(headers: &http::HeaderMap) -> Option<u64> {
-    headers.get(CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
-}
-
 /// The status line and headers. Framing and connection headers are Weir's to write:
 /// whatever the pipeline left of them is replaced, though a `Connection: close` it set
 /// is kept. Returns whether the connection stays open.
@@ -153,7 +145,9 @@ fn encode_head(
     let mut has_date = false;
     for (name, value) in headers {
         if name == CONNECTION {
-            keep_alive &= !asks_to_close(value);
+            let mut options = ConnectionOptions::default();
+            options.read(value.as_bytes());
+            keep_alive &= !options.close;
             continue;
         }
         if name == TRANSFER_ENCODING {
@@ -192,13 +186,6 @@ fn encode_head(
     keep_alive
 }
 
-fn asks_to_close(connection: &http::HeaderValue) -> bool {
-    connection
-        .as_bytes()
-        .split(|&b| b == b',')
-        .any(|token| token.trim_ascii().eq_ignore_ascii_case(b"close"))
-}
-
 /// `n` in decimal, without the formatting machinery (this runs for every response).
 fn append_decimal(out: &mut Vec<u8>, mut n: u64) {
     let mut digits = [0u8; 20];
@@ -212,23 +199,6 @@ fn append_decimal(out: &mut Vec<u8>, mut n: u64) {
         }
     }
     out.extend_from_slice(&digits[at..]);
-}
-
-fn append_framing(out: &mut Vec<u8>, len: usize, chunked: bool) {
-    if chunked {
-        let _ = write!(out, "{len:x}\r\n");
-    }
-}
-
-fn append_piece(out: &mut Vec<u8>, data: &[u8], chunked: bool) {
-    if data.is_empty() {
-        return;
-    }
-    append_framing(out, data.len(), chunked);
-    out.extend_from_slice(data);
-    if chunked {
-        out.extend_from_slice(b"\r\n");
-    }
 }
 
 /// The current time as an HTTP date, formatted once a second per thread.
