@@ -230,8 +230,9 @@ class Bench:
             print(scenario.title, flush=True)
             weir = self.server("weir")
             for variant, offset in WASM:
-                rounds = [self.cell(scenario, weir, offset, variant, r + 1) for r in range(self.rounds)]
-                self.cells.append(combine(rounds))
+                self.cells += self.in_rounds(
+                    [weir], 0, lambda peer, r: self.cell(scenario, peer, offset, variant, r)
+                )
         if "a" in only:
             self.fixed_rate_runs()
         if "a" in only and "e" in only:
