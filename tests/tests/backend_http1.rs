@@ -7,7 +7,7 @@ use std::net::TcpStream;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 use weir_tests::net::{client, free_port, raw_backend};
-use weir_tests::yaml::front_and_proxy;
+use weir_tests::yaml::{front, front_and_proxy};
 use weir_tests::Weir;
 
 /// The bytes the backend writes for a request path, and whether it then closes.
@@ -24,6 +24,12 @@ fn script(path: &str) -> (&'static [u8], bool) {
             false,
         ),
         "/malformed" => (b"HTTP/1.1 two hundred\r\n\r\n", true),
+        "/headers" => (
+            b"HTTP/1.1 200 OK\r\nX-Mixed-Case: v\r\nSet-Cookie: a=1\r\nConnection: keep-alive, X-Hop\r\n\
+              X-Hop: secret\r\nKeep-Alive: timeout=5\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nX-Empty:\r\n\
+              X-Spaced:   two  \r\nSet-Cookie: b=2\r\nContent-Length: 2\r\n\r\nok",
+            false,
+        ),
         // Keep-alive by every sign, but the backend drops the connection soon after.
         "/then-drop" => (b"HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\ndropped", true),
         _ => (b"HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\nhello, weir!", false),
@@ -166,6 +172,88 @@ async fn a_pooled_connection_the_backend_dropped_is_not_used_again() {
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
     assert_eq!(accepted.load(Ordering::SeqCst), 5);
+}
+
+/// The backend's header lines reach the client as sent, less the hop-by-hop ones, over
+/// both HTTP versions and in the access log, though no filter asked for them (Weir
+/// keeps them unparsed until someone does: `host/src/http/raw_headers.rs`).
+#[tokio::test]
+async fn backend_header_lines_reach_every_kind_of_reader() {
+    let (backend, _) = raw_backend(serve);
+    let (port, logged) = (free_port(), free_port());
+    // A second server whose access log shows response headers: it needs them parsed.
+    let config = format!(
+        "{}---\n{}",
+        front_and_proxy(port, &format!("http://127.0.0.1:{backend}")),
+        front(logged, "main").replace("name: front", "name: logged").replacen(
+            "rules:",
+            "accessLogFormat: \"resp {{RespHeaders}}\"\nrules:",
+            1
+        )
+    );
+    let weir = Weir::start(&config, &[port, logged]);
+
+    // HTTP/1.1: the lines as the backend wrote them, in its order and case.
+    let answer = raw_exchange(port, b"GET /headers HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    assert_eq!(body, "ok");
+    let lines: Vec<&str> = head.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "HTTP/1.1 200 OK",
+            "X-Mixed-Case: v",
+            "Set-Cookie: a=1",
+            "Date: Sun, 06 Nov 1994 08:49:37 GMT",
+            "X-Empty: ",
+            "X-Spaced: two",
+            "Set-Cookie: b=2",
+            "content-length: 2",
+            "connection: close",
+        ]
+    );
+
+    // HTTP/2: the same headers, through hyper's header map.
+    let h2 = reqwest::Client::builder()
+        .no_proxy()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let response = h2.get(format!("http://127.0.0.1:{port}/headers")).send().await.unwrap();
+    assert_eq!(response.version(), reqwest::Version::HTTP_2);
+    let headers = response.headers();
+    assert_eq!(headers["x-mixed-case"], "v");
+    let cookies: Vec<_> = headers.get_all("set-cookie").iter().collect();
+    assert_eq!(cookies, ["a=1", "b=2"]);
+    assert_eq!(headers["date"], "Sun, 06 Nov 1994 08:49:37 GMT");
+    assert_eq!(headers["x-spaced"], "two");
+    assert_eq!(headers["content-length"], "2");
+    for hop in ["x-hop", "keep-alive", "connection"] {
+        assert!(!headers.contains_key(hop), "{hop} was passed on");
+    }
+    assert_eq!(response.text().await.unwrap(), "ok");
+
+    // The access log's {{RespHeaders}}: every one, as a filter would read them; and
+    // the client still gets them all.
+    let response = client()
+        .get(format!("http://127.0.0.1:{logged}/headers"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-mixed-case"], "v");
+    assert_eq!(response.headers().get_all("set-cookie").iter().count(), 2);
+    assert_eq!(response.text().await.unwrap(), "ok");
+    assert!(
+        weir_tests::net::wait_until(Duration::from_secs(5), || weir.stderr().contains("resp {")),
+        "{}",
+        weir.stderr()
+    );
+    let logged = weir.stderr();
+    let line = logged.lines().find(|l| l.contains("resp {")).unwrap();
+    assert!(line.contains(r#""x-mixed-case":"v""#), "{line}");
+    assert!(line.contains(r#""set-cookie":"a=1, b=2""#), "{line}");
+    assert!(line.contains(r#""content-length":"2""#), "{line}");
+    assert!(!line.contains("x-hop"), "{line}");
 }
 
 /// Sends `request` on a new connection and returns everything Weir answers until it

@@ -105,9 +105,10 @@ fn write_headers(out: &mut String, headers: Option<&HeaderMap>) {
 
 impl Entry {
     /// Keeps the response headers, if the format shows them.
-    pub fn response_head(&mut self, headers: &HeaderMap) {
+    pub fn response_head<B>(&mut self, response: &mut http::Response<B>) {
         if self.log.format.uses(Variable::RespHeaders) {
-            self.response_headers = Some(headers.clone());
+            crate::http::raw_headers::into_map(response);
+            self.response_headers = Some(response.headers().clone());
         }
     }
 
@@ -231,9 +232,11 @@ mod tests {
             .body(())
             .unwrap();
         let mut entry = entry("{{ReqHeaders}} {{RespHeaders}}", request);
-        let mut response = HeaderMap::new();
-        response.insert("content-type", "text/html".parse().unwrap());
-        entry.response_head(&response);
+        let mut response = http::Response::builder()
+            .header("content-type", "text/html")
+            .body(())
+            .unwrap();
+        entry.response_head(&mut response);
         assert_eq!(
             entry.render(&exchange()),
             r#"{"accept":"text/plain","x-multi":"a, b\"c"} {"content-type":"text/html"}"#
@@ -247,7 +250,7 @@ mod tests {
             .body(())
             .unwrap();
         let mut entry = entry("{{Method}}", request);
-        entry.response_head(&HeaderMap::new());
+        entry.response_head(&mut http::Response::new(()));
         assert!(entry.request_headers.is_none() && entry.response_headers.is_none() && entry.real_ip.is_none());
     }
 

@@ -22,6 +22,12 @@ impl HeadCopy {
         }
     }
 
+    /// A head already in `bytes`, parsed where it lies.
+    pub fn shared(bytes: Bytes) -> HeadCopy {
+        let base = bytes.as_ptr() as usize;
+        HeadCopy { bytes, base }
+    }
+
     /// The bytes of `part`, a slice of the original head, in the copy.
     pub fn slice(&self, part: &[u8]) -> Bytes {
         let start = part.as_ptr() as usize - self.base;

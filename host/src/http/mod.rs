@@ -4,6 +4,7 @@ pub mod body;
 pub mod h1_body;
 pub mod h1_head;
 pub mod hop_by_hop;
+pub mod raw_headers;
 pub mod responses;
 
 pub use body::{Body, BodyError};

@@ -164,12 +164,18 @@ impl Context {
         }
     }
 
+    /// The response of `ns`, to look at its status and body. Its headers may still be
+    /// a backend's unparsed lines (see `http/raw_headers.rs`): read them through
+    /// [`Context::response_mut`].
     pub fn response(&self, ns: NamespaceId) -> Option<&Response> {
         self.slot(ns)?.response.as_ref()
     }
 
+    /// The response of `ns`, with all its headers in its header map.
     pub fn response_mut(&mut self, ns: NamespaceId) -> Option<&mut Response> {
-        self.slot_mut(ns)?.response.as_mut()
+        let response = self.slot_mut(ns)?.response.as_mut()?;
+        crate::http::raw_headers::into_map(response);
+        Some(response)
     }
 
     pub fn set_response(&mut self, ns: NamespaceId, response: Response) {

@@ -9,6 +9,7 @@ use super::results;
 use super::spec::PoolSpec;
 use super::upstream::Server;
 use crate::config::FieldError;
+use crate::http::raw_headers::RawHeaders;
 use crate::http::{hop_by_hop, responses, BodyError, Request, Response};
 use crate::metrics::{Exchange, PoolStats};
 use crate::pipeline::guard::{self, Attempt, GuardedAttempt};
@@ -247,10 +248,13 @@ impl Pool {
         match self.send(client, upstream).await {
             Ok(response) => {
                 if let Some(limit) = self.max_body {
-                    let declared = response
-                        .headers()
-                        .get(CONTENT_LENGTH)
-                        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+                    let declared = match response.extensions().get::<RawHeaders>() {
+                        Some(raw) => raw.content_length(),
+                        None => response
+                            .headers()
+                            .get(CONTENT_LENGTH)
+                            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok()),
+                    };
                     if declared.is_some_and(|len| len > limit) {
                         return fail(ctx, ns, StatusCode::INTERNAL_SERVER_ERROR, results::INTERNAL_ERROR);
                     }

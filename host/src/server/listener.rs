@@ -261,7 +261,10 @@ async fn serve_h2<IO>(
             // An owned pointer, not an arc-swap guard: the request may wait a long time.
             let server = live.load_full();
             let request = request.map(|incoming| Body::received(incoming, None));
-            Ok::<_, Infallible>(handler::handle(request, peer, &server).await)
+            let mut response = handler::handle(request, peer, &server).await;
+            // hyper writes the header map only.
+            crate::http::raw_headers::into_map(&mut response);
+            Ok::<_, Infallible>(response)
         }
     });
     let connection = settings.h2.serve_connection(TokioIo::new(stream), service);

@@ -25,14 +25,14 @@ pub struct MeteredBody {
 impl MeteredBody {
     /// Wraps `response`'s body; the request arrived at `started`.
     pub fn wrap(
-        response: http::Response<Body>,
+        mut response: http::Response<Body>,
         started: Instant,
         request_bytes: u64,
         stats: Arc<ServerStats>,
         mut log: Option<Box<Entry>>,
     ) -> http::Response<MeteredBody> {
         if let Some(entry) = &mut log {
-            entry.response_head(response.headers());
+            entry.response_head(&mut response);
         }
         let status = response.status().as_u16();
         response.map(|inner| MeteredBody {

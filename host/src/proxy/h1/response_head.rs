@@ -2,8 +2,9 @@
 //! (RFC 9112 §6.3) and whether the connection can carry another request.
 
 pub use crate::http::h1_body::BodyFraming;
-use crate::http::h1_head::{content_length, last_coding_is_chunked, ConnectionOptions, HeadCopy};
+use crate::http::h1_head::{content_length, last_coding_is_chunked, ConnectionOptions};
 use crate::http::hop_by_hop;
+use crate::http::raw_headers::RawHeadersBuilder;
 use bytes::{Buf, BytesMut};
 use http::{Method, StatusCode, Version};
 use std::mem::MaybeUninit;
@@ -20,7 +21,8 @@ pub struct ResponseHead {
 }
 
 /// Parses the response head at the start of `buf` and removes it from `buf`. `Ok(None)`
-/// means the head is not complete yet. Header values share the head's bytes.
+/// means the head is not complete yet. The header lines are kept as
+/// [`crate::http::raw_headers::RawHeaders`] in the extensions, not in `parts.headers`.
 pub fn parse(buf: &mut BytesMut, method: &Method) -> Result<Option<ResponseHead>, String> {
     // Left uninitialised: zeroing a hundred header slots on every call cost more than
     // parsing a typical head.
@@ -63,6 +65,11 @@ pub fn parse(buf: &mut BytesMut, method: &Method) -> Result<Option<ResponseHead>
             _ => {}
         }
     }
+    // The length the response states, for whoever needs it before the body is read.
+    let declared_length = match (transfer_encoding, &declared) {
+        (None, Ok(n)) => *n,
+        _ => None,
+    };
     let mut keep_alive = match version {
         Version::HTTP_11 => !connection.close,
         _ => connection.keep_alive,
@@ -100,20 +107,26 @@ pub fn parse(buf: &mut BytesMut, method: &Method) -> Result<Option<ResponseHead>
         }
     };
 
-    // The values are cut from one copy of the head (a few hundred bytes) instead of
-    // being copied one by one.
-    let headers = HeadCopy::new(&buf[..length]).headers(lines, |h| {
-        hop_by_hop::is_hop_by_hop_text(h.name)
-            || (transfer_encoding.is_some() && h.name.eq_ignore_ascii_case("content-length"))
+    // The lines go on as they came, in one buffer, and become a header map only if
+    // someone asks (see `http/raw_headers.rs`). Content-Length is kept as a number: the
+    // response writer states the length of the body it sends.
+    let mut kept = RawHeadersBuilder::new(&buf[..length]);
+    for h in lines {
+        let dropped = hop_by_hop::is_hop_by_hop_text(h.name)
+            || h.name.eq_ignore_ascii_case("content-length")
             // Names the Connection header lists are hop-by-hop too. It nearly always
             // lists only `keep-alive` or `close`, which needs no check per header.
-            || (connection.lists_names && connection_lists(lines, h.name))
-    })?;
+            || (connection.lists_names && connection_lists(lines, h.name));
+        if !dropped {
+            kept.push(h);
+        }
+    }
+    let kept = kept.finish(declared_length);
     buf.advance(length);
     let mut parts = http::Response::new(()).into_parts().0;
     parts.status = status;
     parts.version = version;
-    parts.headers = headers;
+    parts.extensions.insert(kept);
     Ok(Some(ResponseHead {
         parts,
         framing,
@@ -139,15 +152,24 @@ mod tests {
         parse(&mut buf, &method)
     }
 
+    /// The headers as a filter would see them.
+    fn headers_of(head: ResponseHead) -> http::HeaderMap {
+        let mut response = http::Response::from_parts(head.parts, ());
+        crate::http::raw_headers::into_map(&mut response);
+        response.into_parts().0.headers
+    }
+
     #[test]
     fn a_complete_head_is_taken_off_the_buffer_and_the_body_stays() {
         let mut buf = BytesMut::from(&b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-A: 1\r\n\r\nhello"[..]);
         let head = parse(&mut buf, &Method::GET).unwrap().unwrap();
         assert_eq!(head.parts.status, StatusCode::OK);
-        assert_eq!(head.parts.headers["x-a"], "1");
         assert_eq!(head.framing, BodyFraming::Length(5));
         assert!(head.keep_alive);
         assert_eq!(&buf[..], b"hello");
+        let headers = headers_of(head);
+        assert_eq!(headers["x-a"], "1");
+        assert_eq!(headers["content-length"], "5");
     }
 
     #[test]
@@ -195,8 +217,8 @@ mod tests {
         .unwrap()
         .unwrap();
         assert_eq!(head.framing, BodyFraming::Chunked);
-        assert!(!head.parts.headers.contains_key(http::header::CONTENT_LENGTH));
         assert!(!head.keep_alive);
+        assert!(!headers_of(head).contains_key(http::header::CONTENT_LENGTH));
     }
 
     #[test]
@@ -226,7 +248,13 @@ mod tests {
         .unwrap();
         assert_eq!(head.framing, BodyFraming::Chunked);
         assert!(head.keep_alive);
-        let names: Vec<&str> = head.parts.headers.keys().map(|n| n.as_str()).collect();
+        let raw = head
+            .parts
+            .extensions
+            .get::<crate::http::raw_headers::RawHeaders>()
+            .unwrap();
+        assert_eq!(raw.lines(), b"X-Kept: yes\r\n");
+        let names: Vec<String> = headers_of(head).keys().map(|n| n.to_string()).collect();
         assert_eq!(names, ["x-kept"]);
     }
 

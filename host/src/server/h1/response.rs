@@ -4,6 +4,7 @@
 
 use crate::http::h1_body::{append_piece, write_body, write_piece, BodyFraming, WriteError, COPY_PIECE, LAST_CHUNK};
 use crate::http::h1_head::{content_length, ConnectionOptions};
+use crate::http::raw_headers::RawHeaders;
 use crate::http::BodyError;
 use bytes::Bytes;
 use http::header::{CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
@@ -41,6 +42,9 @@ where
     B: http_body::Body<Data = Bytes, Error = BodyError> + Unpin,
 {
     let (parts, mut body) = response.into_parts();
+    // A proxied response whose headers nobody read still has them as the backend's
+    // lines (see `http/raw_headers.rs`); they are written as they are.
+    let raw = parts.extensions.get::<RawHeaders>();
     let mut keep_alive = answering.keep_alive;
     let status = parts.status;
     let bodiless = answering.head_request
@@ -55,6 +59,7 @@ where
         .headers
         .get(CONTENT_LENGTH)
         .and_then(|v| content_length(v.as_bytes(), None))
+        .or_else(|| raw?.content_length())
     {
         BodyFraming::Length(n)
     } else if answering.version == Version::HTTP_11 {
@@ -66,7 +71,12 @@ where
     };
 
     out.clear();
-    keep_alive = encode_head(out, status, &parts.headers, framing, answering.version, keep_alive);
+    let head = Head {
+        status,
+        headers: &parts.headers,
+        raw,
+    };
+    keep_alive = encode_head(out, &head, framing, answering.version, keep_alive);
     let chunked = framing == BodyFraming::Chunked;
     let mut sent = 0u64;
     if framing != BodyFraming::None {
@@ -126,23 +136,38 @@ fn body_failed(error: &BodyError) -> bool {
     false
 }
 
+/// What a response head is written from.
+struct Head<'a> {
+    status: StatusCode,
+    headers: &'a http::HeaderMap,
+    /// Lines kept as a backend sent them, written before `headers`.
+    raw: Option<&'a RawHeaders>,
+}
+
 /// The status line and headers. Framing and connection headers are Weir's to write:
 /// whatever the pipeline left of them is replaced, though a `Connection: close` it set
 /// is kept. Returns whether the connection stays open.
 fn encode_head(
     out: &mut Vec<u8>,
-    status: StatusCode,
-    headers: &http::HeaderMap,
+    head: &Head<'_>,
     framing: BodyFraming,
     version: Version,
     mut keep_alive: bool,
 ) -> bool {
+    let Head { status, headers, raw } = *head;
     out.extend_from_slice(b"HTTP/1.1 ");
     out.extend_from_slice(status.as_str().as_bytes());
     out.push(b' ');
     out.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
     out.extend_from_slice(b"\r\n");
     let mut has_date = false;
+    // A bodiless response (HEAD, 304) keeps the length it would have had.
+    let mut has_length = false;
+    if let Some(raw) = raw {
+        // Hop-by-hop and framing lines were left out when they were kept.
+        out.extend_from_slice(raw.lines());
+        has_date = raw.has_date();
+    }
     for (name, value) in headers {
         if name == CONNECTION {
             let mut options = ConnectionOptions::default();
@@ -153,9 +178,11 @@ fn encode_head(
         if name == TRANSFER_ENCODING {
             continue;
         }
-        // A bodiless response (HEAD, 304) keeps the length it would have had.
-        if name == CONTENT_LENGTH && framing != BodyFraming::None {
-            continue;
+        if name == CONTENT_LENGTH {
+            if framing != BodyFraming::None {
+                continue;
+            }
+            has_length = true;
         }
         has_date |= name == DATE;
         out.extend_from_slice(name.as_str().as_bytes());
@@ -170,7 +197,14 @@ fn encode_head(
             out.extend_from_slice(b"\r\n");
         }
         BodyFraming::Chunked => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
-        BodyFraming::None | BodyFraming::UntilClose => {}
+        BodyFraming::None => {
+            if let Some(n) = raw.and_then(RawHeaders::content_length).filter(|_| !has_length) {
+                out.extend_from_slice(b"content-length: ");
+                append_decimal(out, n);
+                out.extend_from_slice(b"\r\n");
+            }
+        }
+        BodyFraming::UntilClose => {}
     }
     if !has_date {
         out.extend_from_slice(b"date: ");

@@ -292,10 +292,8 @@ impl HostExchange for HostState {
 
     fn response_header_values(&mut self, this: Resource<ExchangeHandle>, name: String) -> Outcome<Option<Vec<String>>> {
         let active = self.this_call(&this)?;
-        Ok(active
-            .context
-            .response(active.namespace)
-            .map(|r| all(r.headers(), &name)))
+        let namespace = active.namespace;
+        Ok(active.context.response_mut(namespace).map(|r| all(r.headers(), &name)))
     }
 
     fn edit_response_headers(
