@@ -1,7 +1,7 @@
 //! Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection, so a proxy must not
 //! pass them on, in either direction.
 
-use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::header::{self, HeaderMap, HeaderName};
 
 /// How many names [`ALWAYS`] holds.
 const STANDARD: usize = 8;
@@ -38,18 +38,10 @@ pub fn strip(headers: &mut HeaderMap) {
     if !any {
         return;
     }
-    // Names listed in Connection are hop-by-hop too. The values are copied (a reference
-    // count each) so that the names can be looked up as text, without building a
-    // `HeaderName` (an allocation) for each.
+    // Names listed in Connection are hop-by-hop too.
     if present[CONNECTION_AT] {
-        let connection: Vec<HeaderValue> = headers.get_all(header::CONNECTION).iter().cloned().collect();
-        for name in connection
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-        {
-            // Not a valid header name: nothing can carry it.
-            headers.remove(name.trim());
+        for name in listed_in_connection(headers) {
+            headers.remove(name.as_str());
         }
     }
     for (name, _) in ALWAYS.iter().zip(present).filter(|(_, here)| *here) {
@@ -74,6 +66,25 @@ fn hop_by_hop_index(name: &HeaderName) -> Option<usize> {
         .iter()
         .position(|h| h.as_str() == name)
         .or_else(|| (name == PROXY_CONNECTION).then_some(STANDARD))
+}
+
+/// True when `name` is one of the standard hop-by-hop headers or `Proxy-Connection`.
+pub fn is_hop_by_hop(name: &HeaderName) -> bool {
+    hop_by_hop_index(name).is_some()
+}
+
+/// The names other than `close` and `keep-alive` that the Connection headers list
+/// (hop-by-hop too), lower-cased; usually none, and then nothing is allocated.
+pub fn listed_in_connection(headers: &HeaderMap) -> Vec<String> {
+    headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && !t.eq_ignore_ascii_case("close") && !t.eq_ignore_ascii_case("keep-alive"))
+        .map(str::to_ascii_lowercase)
+        .collect()
 }
 
 /// True when a header name as it arrived on the wire, in any case, is one of the

@@ -5,6 +5,7 @@
 
 use super::http1_pool::{Http1Error, Http1Pool};
 use super::spec::UpstreamTlsSpec;
+use super::upstream::UpstreamHead;
 use crate::config::FieldError;
 use crate::http::{Body, Request, Response};
 use crate::server::tls::{pem_certs, pem_text, provider};
@@ -45,6 +46,17 @@ impl UpstreamClient {
         }
         let response = self.tls.request(request).await?;
         Ok(response.map(|incoming| Body::received(incoming, body_limit)))
+    }
+
+    /// Sends a request to a plain-HTTP backend straight from the client's request (see
+    /// [`UpstreamHead`]).
+    pub async fn send_plain(
+        &self,
+        head: &UpstreamHead<'_>,
+        body: Body,
+        body_limit: Option<u64>,
+    ) -> Result<Response, UpstreamError> {
+        Ok(self.plain.send(head, body, body_limit).await?)
     }
 }
 

@@ -10,6 +10,7 @@
 
 use super::client::{CONNECT_TIMEOUT, IDLE_TIMEOUT};
 use super::h1::{BackendBody, Connection, ExchangeError, GiveBack, ResponseHead};
+use super::upstream::UpstreamHead;
 use crate::http::{Body, Request};
 use http::uri::Authority;
 use http::Method;
@@ -78,34 +79,42 @@ impl Http1Pool {
         }
     }
 
-    /// Sends `request` (its URI absolute, `http://`) and returns the response, whose
-    /// body hands the connection back when read to its end.
+    /// Sends `request` (its URI absolute, `http://`, its headers ready to go) and
+    /// returns the response, whose body hands the connection back when read to its end.
     pub async fn request(&self, request: Request, body_limit: Option<u64>) -> Result<http::Response<Body>, Http1Error> {
-        let (parts, mut body) = request.into_parts();
-        let authority = parts
-            .uri
-            .authority()
-            .cloned()
-            .expect("upstream requests carry an absolute URI");
+        let (parts, body) = request.into_parts();
+        let head = UpstreamHead::of_prepared(&parts).expect("upstream requests carry an absolute URI");
+        self.send(&head, body, body_limit).await
+    }
+
+    /// Sends `head` and `body` to `head.backend` and returns the response, whose body
+    /// hands the connection back when read to its end.
+    pub async fn send(
+        &self,
+        head: &UpstreamHead<'_>,
+        mut body: Body,
+        body_limit: Option<u64>,
+    ) -> Result<http::Response<Body>, Http1Error> {
+        let authority = head.backend;
         let exchange_failed = |source| Http1Error::Exchange {
             authority: authority.clone(),
             source,
         };
 
-        while let Some(mut connection) = self.take(&authority) {
-            match connection.send(&parts, &mut body, authority.as_str()).await {
-                Ok(head) => return Ok(self.respond(head, connection, &authority, body_limit)),
+        while let Some(mut connection) = self.take(authority) {
+            match connection.send(head, &mut body).await {
+                Ok(response) => return Ok(self.respond(response, connection, authority, body_limit)),
                 // Most likely closed by the backend while idle, before it saw this
                 // request: try the next connection, if sending again is safe.
-                Err(e) if connection.unanswered() && can_repeat(&parts.method, &body) => {
+                Err(e) if connection.unanswered() && can_repeat(head.method, &body) => {
                     tracing::debug!(%authority, error = %e, "pooled connection failed unanswered; retrying");
                 }
                 Err(e) => return Err(exchange_failed(e)),
             }
         }
-        let mut connection = connect(&authority).await?;
-        match connection.send(&parts, &mut body, authority.as_str()).await {
-            Ok(head) => Ok(self.respond(head, connection, &authority, body_limit)),
+        let mut connection = connect(authority).await?;
+        match connection.send(head, &mut body).await {
+            Ok(response) => Ok(self.respond(response, connection, authority, body_limit)),
             Err(e) => Err(exchange_failed(e)),
         }
     }

@@ -2,12 +2,12 @@
 //! what happened into a response and a result (Easegress's statuses and results).
 
 use super::balance::Balancer;
-use super::client::UpstreamClient;
+use super::client::{UpstreamClient, UpstreamError};
 use super::health::{HealthProbe, HealthState, HealthTask};
 use super::matcher::RequestMatcher;
 use super::results;
 use super::spec::PoolSpec;
-use super::upstream::Server;
+use super::upstream::{self, Server};
 use crate::config::FieldError;
 use crate::http::raw_headers::RawHeaders;
 use crate::http::{hop_by_hop, responses, BodyError, Request, Response};
@@ -19,6 +19,7 @@ use http::header::CONTENT_LENGTH;
 use http::{StatusCode, Version};
 use http_body::Body as _;
 use std::borrow::Cow;
+use std::future::Future;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -180,14 +181,21 @@ impl Pool {
         }
     }
 
+    /// Chooses a server for `request`.
+    fn choose(&self, request: &Request, client: IpAddr) -> Result<&Server, (StatusCode, &'static str)> {
+        let healthy = self.health.healthy();
+        match self.balancer.choose(&healthy, &self.weights, request, client) {
+            Some(server) => Ok(&self.servers[server]),
+            None => {
+                tracing::debug!("no healthy server in the pool");
+                Err((StatusCode::SERVICE_UNAVAILABLE, results::INTERNAL_ERROR))
+            }
+        }
+    }
+
     /// Chooses a server and builds the request for it.
     fn prepare(&self, request: &mut Request, client: IpAddr) -> Result<Request, (StatusCode, &'static str)> {
-        let healthy = self.health.healthy();
-        let Some(server) = self.balancer.choose(&healthy, &self.weights, request, client) else {
-            tracing::debug!("no healthy server in the pool");
-            return Err((StatusCode::SERVICE_UNAVAILABLE, results::INTERNAL_ERROR));
-        };
-        self.servers[server]
+        self.choose(request, client)?
             .upstream_request(request, self.set_upstream_host)
             .map_err(|_| (StatusCode::INTERNAL_SERVER_ERROR, results::INTERNAL_ERROR))
     }
@@ -241,11 +249,23 @@ impl Pool {
             );
             return fail(ctx, ns, StatusCode::INTERNAL_SERVER_ERROR, results::INTERNAL_ERROR);
         };
-        let upstream = match self.prepare(request, client_ip) {
-            Ok(upstream) => upstream,
+        let server = match self.choose(request, client_ip) {
+            Ok(server) => server,
             Err((status, result)) => return fail(ctx, ns, status, result),
         };
-        match self.send(client, upstream).await {
+        let sent = if server.is_plain_http() {
+            // Written out straight from the client's request, which stays as it is for
+            // the filters after this one.
+            let body = upstream::body_to_send(request);
+            let head = server.upstream_head(request, self.set_upstream_host);
+            self.finish(client.send_plain(&head, body, self.max_body)).await
+        } else {
+            match server.upstream_request(request, self.set_upstream_host) {
+                Ok(upstream) => self.finish(client.request(upstream, self.max_body)).await,
+                Err(_) => return fail(ctx, ns, StatusCode::INTERNAL_SERVER_ERROR, results::INTERNAL_ERROR),
+            }
+        };
+        match sent {
             Ok(response) => {
                 if let Some(limit) = self.max_body {
                     let declared = match response.extensions().get::<RawHeaders>() {
@@ -281,8 +301,8 @@ impl Pool {
         }
     }
 
-    async fn send(&self, client: &UpstreamClient, upstream: Request) -> Result<Response, Failure> {
-        let sent = client.request(upstream, self.max_body);
+    /// Waits for the response of a request `sent`, within the pool's timeout.
+    async fn finish(&self, sent: impl Future<Output = Result<Response, UpstreamError>>) -> Result<Response, Failure> {
         let result = match self.timeout {
             Some(limit) => tokio::time::timeout(limit, sent).await.map_err(|_| Failure::Timeout)?,
             None => sent.await,

@@ -1,11 +1,53 @@
 //! Building the request a backend receives: its URL, its headers (hop-by-hop removed,
 //! Host chosen as Easegress does), and its body.
+//!
+//! Plain-HTTP backends are sent an [`UpstreamHead`], a view of the client's request
+//! that the HTTP/1.1 client writes out directly; TLS backends (through hyper's client)
+//! get a request of their own from [`Server::upstream_request`].
 
 use crate::config::FieldError;
 use crate::http::{hop_by_hop, Body, Request};
 use http::header::{CONTENT_LENGTH, HOST};
 use http::uri::{Authority, PathAndQuery, Scheme};
-use http::{HeaderValue, Uri, Version};
+use http::{HeaderMap, HeaderValue, Method, Uri, Version};
+
+/// The head of a request to a plain-HTTP backend, borrowed from the request it is sent
+/// for: the headers are written out as they stand, leaving out what a proxy must not
+/// pass on, instead of being copied into a new request first.
+#[derive(Debug)]
+pub struct UpstreamHead<'a> {
+    /// The backend's address: where to connect, and which idle connections fit.
+    pub backend: &'a Authority,
+    pub method: &'a Method,
+    /// Goes before `path_and_query`: the server URL's own path ("" when none).
+    pub path_prefix: &'a str,
+    pub path_and_query: &'a str,
+    pub headers: &'a HeaderMap,
+    /// Sent as Host in place of any in `headers`.
+    pub host: Option<&'a str>,
+    /// Sent as Host when neither `host` nor `headers` has one.
+    pub fallback_host: &'a str,
+    /// `headers` may still hold hop-by-hop headers, which are left out.
+    pub strip_hop_by_hop: bool,
+}
+
+impl<'a> UpstreamHead<'a> {
+    /// The head of a request already made for its backend (absolute URI, hop-by-hop
+    /// headers removed), sent as it is.
+    pub fn of_prepared(parts: &'a http::request::Parts) -> Option<UpstreamHead<'a>> {
+        let backend = parts.uri.authority()?;
+        Some(UpstreamHead {
+            backend,
+            method: &parts.method,
+            path_prefix: "",
+            path_and_query: parts.uri.path_and_query().map_or("/", PathAndQuery::as_str),
+            headers: &parts.headers,
+            host: None,
+            fallback_host: backend.as_str(),
+            strip_hop_by_hop: false,
+        })
+    }
+}
 
 /// One backend server of a pool, parsed once.
 #[derive(Debug)]
@@ -55,6 +97,37 @@ impl Server {
         })
     }
 
+    /// Whether requests go out over plain HTTP (as an [`UpstreamHead`]).
+    pub fn is_plain_http(&self) -> bool {
+        self.scheme == Scheme::HTTP
+    }
+
+    /// The client's Host is passed on rather than this server's own.
+    fn keeps_client_host(&self, set_upstream_host: bool) -> bool {
+        self.keep_host || (self.is_ip && !set_upstream_host)
+    }
+
+    /// The head to send to this server for `request`, borrowed from it.
+    pub fn upstream_head<'a>(&'a self, request: &'a Request, set_upstream_host: bool) -> UpstreamHead<'a> {
+        let (host, fallback_host) = if self.keeps_client_host(set_upstream_host) {
+            // HTTP/2 clients send :authority instead of Host.
+            let client_authority = request.uri().authority().map(Authority::as_str);
+            (None, client_authority.unwrap_or(self.authority.as_str()))
+        } else {
+            (Some(self.authority.as_str()), self.authority.as_str())
+        };
+        UpstreamHead {
+            backend: &self.authority,
+            method: request.method(),
+            path_prefix: &self.base_path,
+            path_and_query: request.uri().path_and_query().map_or("/", PathAndQuery::as_str),
+            headers: request.headers(),
+            host,
+            fallback_host,
+            strip_hop_by_hop: true,
+        }
+    }
+
     /// The request to send to this server for `request`. A streaming body is moved out
     /// of `request` (it can be read only once); an in-memory body is shared.
     pub fn upstream_request(&self, request: &mut Request, set_upstream_host: bool) -> Result<Request, http::Error> {
@@ -74,8 +147,7 @@ impl Server {
 
         let mut headers = request.headers().clone();
         hop_by_hop::strip(&mut headers);
-        let keep_client_host = self.keep_host || (self.is_ip && !set_upstream_host);
-        if keep_client_host {
+        if self.keeps_client_host(set_upstream_host) {
             // HTTP/2 clients send :authority instead of Host.
             if !headers.contains_key(HOST) {
                 if let Some(authority) = request.uri().authority() {
@@ -88,10 +160,7 @@ impl Server {
             headers.insert(HOST, self.host_header.clone());
         }
 
-        let body = match request.body().try_clone() {
-            Some(copy) => copy,
-            None => std::mem::take(request.body_mut()),
-        };
+        let body = body_to_send(request);
         // Filters may have replaced an in-memory body; send its true length.
         match &body {
             Body::Full(bytes) => {
@@ -110,6 +179,15 @@ impl Server {
         *upstream.version_mut() = Version::HTTP_11;
         *upstream.headers_mut() = headers;
         Ok(upstream)
+    }
+}
+
+/// The body to send for `request`: a copy of one in memory, or else the stream itself,
+/// moved out (it can be read only once).
+pub fn body_to_send(request: &mut Request) -> Body {
+    match request.body().try_clone() {
+        Some(copy) => copy,
+        None => std::mem::take(request.body_mut()),
     }
 }
 

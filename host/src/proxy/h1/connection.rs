@@ -4,8 +4,8 @@ use super::request_head;
 use super::response_head::{self, BodyFraming, ResponseHead};
 use crate::http::h1_body::{write_body, WriteError, COPY_PIECE};
 use crate::http::{Body, BodyError};
+use crate::proxy::upstream::UpstreamHead;
 use bytes::BytesMut;
-use http::request::Parts;
 use std::io;
 use std::task::{Context, Poll, Waker};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
@@ -100,19 +100,13 @@ impl Connection {
     }
 
     /// Sends a request and reads the response head, leaving any body bytes that came
-    /// with it in `self.read`. `authority` stands in for a missing Host header. The
-    /// request is only borrowed, so that a caller may send it again on another
-    /// connection; a streamed body is consumed.
-    pub async fn send(
-        &mut self,
-        parts: &Parts,
-        body: &mut Body,
-        authority: &str,
-    ) -> Result<ResponseHead, ExchangeError> {
+    /// with it in `self.read`. The request is only borrowed, so that a caller may send
+    /// it again on another connection; a streamed body is consumed.
+    pub async fn send(&mut self, request: &UpstreamHead<'_>, body: &mut Body) -> Result<ResponseHead, ExchangeError> {
         self.answered = false;
         let mut out = std::mem::take(&mut self.write);
         out.clear();
-        let chunked = request_head::encode(parts, body, authority, &mut out);
+        let chunked = request_head::encode(request, body, &mut out);
         let sent = match &*body {
             // A small body goes out in the same write as the head.
             Body::Full(bytes) if bytes.len() <= COPY_PIECE => {
@@ -124,7 +118,7 @@ impl Connection {
                 Err(e) => Err(e),
             },
             Body::Stream { .. } => {
-                let head = self.send_streamed(&out, body, chunked, &parts.method).await;
+                let head = self.send_streamed(&out, body, chunked, request.method).await;
                 self.keep_write_buffer(out);
                 return head;
             }
@@ -135,7 +129,7 @@ impl Connection {
         let Connection {
             stream, read, answered, ..
         } = self;
-        read_head(stream, read, answered, &parts.method).await
+        read_head(stream, read, answered, request.method).await
     }
 
     fn keep_write_buffer(&mut self, buffer: Vec<u8>) {

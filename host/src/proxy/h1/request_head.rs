@@ -1,28 +1,43 @@
-//! Writing a request head in origin form (`GET /path HTTP/1.1`), with the framing
-//! headers chosen from the body actually sent rather than copied from the client.
+//! Writing a request head in origin form (`GET /path HTTP/1.1`) from an
+//! [`UpstreamHead`], with the framing headers chosen from the body actually sent rather
+//! than copied from the client.
 
-use crate::http::Body;
-use http::header::{CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
-use http::request::Parts;
-use http::Method;
+use crate::http::{hop_by_hop, Body};
+use crate::proxy::upstream::UpstreamHead;
+use http::header::{CONNECTION, CONTENT_LENGTH, HOST, TRANSFER_ENCODING};
+use http::{HeaderMap, Method};
 
-/// Appends the head of a request to `out`. `authority` stands in for a missing Host
-/// header (an HTTP/2 client sends `:authority` instead). Returns whether the body is to
-/// be sent chunked: a stream whose length the client did not declare.
-pub fn encode(parts: &Parts, body: &Body, authority: &str, out: &mut Vec<u8>) -> bool {
-    out.extend_from_slice(parts.method.as_str().as_bytes());
+/// Appends the head of a request to `out`. Returns whether the body is to be sent
+/// chunked: a stream whose length the client did not declare.
+pub fn encode(head: &UpstreamHead<'_>, body: &Body, out: &mut Vec<u8>) -> bool {
+    let headers = head.headers;
+    out.extend_from_slice(head.method.as_str().as_bytes());
     out.push(b' ');
-    let target = parts.uri.path_and_query().map_or("/", |pq| pq.as_str());
+    out.extend_from_slice(head.path_prefix.as_bytes());
+    let target = head.path_and_query;
     out.extend_from_slice(if target.is_empty() { b"/" } else { target.as_bytes() });
     out.extend_from_slice(b" HTTP/1.1\r\n");
 
-    if !parts.headers.contains_key(HOST) {
-        header(out, b"host", authority.as_bytes());
+    match head.host {
+        Some(host) => header(out, b"host", host.as_bytes()),
+        None if !headers.contains_key(HOST) => header(out, b"host", head.fallback_host.as_bytes()),
+        None => {}
     }
-    for (name, value) in &parts.headers {
+    // Names the client's Connection header lists are hop-by-hop for this hop only.
+    let listed = if head.strip_hop_by_hop && headers.contains_key(CONNECTION) {
+        hop_by_hop::listed_in_connection(headers)
+    } else {
+        Vec::new()
+    };
+    for (name, value) in headers {
         // Framing is stated below from the body being sent: a filter may have
         // replaced the body, and a client's own framing headers are hop-by-hop.
-        if name == CONTENT_LENGTH || name == TRANSFER_ENCODING {
+        if name == CONTENT_LENGTH || name == TRANSFER_ENCODING || (head.host.is_some() && name == HOST) {
+            continue;
+        }
+        if head.strip_hop_by_hop
+            && (hop_by_hop::is_hop_by_hop(name) || listed.iter().any(|l| l.as_str() == name.as_str()))
+        {
             continue;
         }
         header(out, name.as_str().as_bytes(), value.as_bytes());
@@ -32,7 +47,7 @@ pub fn encode(parts: &Parts, body: &Body, authority: &str, out: &mut Vec<u8>) ->
         Body::Empty => {
             // A request without a body needs no framing header, but some servers
             // answer a bodiless POST without Content-Length with 411.
-            if expects_body(&parts.method) || parts.headers.contains_key(CONTENT_LENGTH) {
+            if expects_body(head.method) || headers.contains_key(CONTENT_LENGTH) {
                 header(out, b"content-length", b"0");
             }
             false
@@ -41,7 +56,7 @@ pub fn encode(parts: &Parts, body: &Body, authority: &str, out: &mut Vec<u8>) ->
             content_length(out, bytes.len() as u64);
             false
         }
-        Body::Stream { .. } => match declared_length(parts) {
+        Body::Stream { .. } => match declared_length(headers) {
             Some(length) => {
                 content_length(out, length);
                 false
@@ -67,9 +82,9 @@ fn expects_body(method: &Method) -> bool {
     *method == Method::POST || *method == Method::PUT || *method == Method::PATCH
 }
 
-/// The client's Content-Length, which hyper has already checked the body against.
-fn declared_length(parts: &Parts) -> Option<u64> {
-    parts.headers.get(CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
+/// The client's Content-Length, which the server has already checked the body against.
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers.get(CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
 }
 
 fn content_length(out: &mut Vec<u8>, length: u64) {
@@ -86,8 +101,56 @@ mod tests {
     fn head(request: http::Request<()>, body: &Body) -> (String, bool) {
         let (parts, ()) = request.into_parts();
         let mut out = Vec::new();
-        let chunked = encode(&parts, body, "backend:8080", &mut out);
+        let chunked = encode(&UpstreamHead::of_prepared(&parts).unwrap(), body, &mut out);
         (String::from_utf8(out).unwrap(), chunked)
+    }
+
+    /// The head a client's request becomes on its way to `server_url`.
+    fn forwarded(server_url: &str, request: http::Request<()>) -> String {
+        let server = crate::proxy::upstream::Server::parse(server_url, false).unwrap();
+        let request = request.map(|()| Body::Empty);
+        let mut out = Vec::new();
+        encode(&server.upstream_head(&request, false), &Body::Empty, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_clients_request_loses_its_hop_by_hop_headers_on_the_way() {
+        let request = http::Request::get("/a?b=1")
+            .header("host", "example.com")
+            .header("connection", "keep-alive, X-Session")
+            .header("keep-alive", "timeout=5")
+            .header("x-session", "1")
+            .header("proxy-connection", "keep-alive")
+            .header("te", "trailers")
+            .header("x-kept", "yes")
+            .body(())
+            .unwrap();
+        // A named server gets its own name as Host, and its path goes first.
+        assert_eq!(
+            forwarded("http://backend.local:9000/base/", request),
+            "GET /base/a?b=1 HTTP/1.1\r\nhost: backend.local:9000\r\nx-kept: yes\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn a_server_given_by_address_gets_the_clients_host() {
+        let with_host = http::Request::get("/").header("host", "example.com").body(()).unwrap();
+        assert_eq!(
+            forwarded("http://127.0.0.1:9000", with_host),
+            "GET / HTTP/1.1\r\nhost: example.com\r\n\r\n"
+        );
+        // An HTTP/2 client names the host in the URI instead.
+        let h2 = http::Request::get("https://example.org/x").body(()).unwrap();
+        assert_eq!(
+            forwarded("http://127.0.0.1:9000", h2),
+            "GET /x HTTP/1.1\r\nhost: example.org\r\n\r\n"
+        );
+        let neither = http::Request::get("/").body(()).unwrap();
+        assert_eq!(
+            forwarded("http://127.0.0.1:9000", neither),
+            "GET / HTTP/1.1\r\nhost: 127.0.0.1:9000\r\n\r\n"
+        );
     }
 
     #[test]
