@@ -160,7 +160,11 @@ impl Pipeline {
             if step.filter.is_none() {
                 break;
             }
-            let (outcome, last) = self.run_step(&mut ctx, index, &mut ran).await;
+            let (outcome, last) = match self.plain_step(index) {
+                // Most steps are a filter alone: run in place, not boxed.
+                Some(filter) => (self.run_filter(filter, &mut ctx, index, &mut ran).await, index),
+                None => self.run_step(&mut ctx, index, &mut ran).await,
+            };
             if let Outcome::Respond(response) = outcome {
                 ctx.set_response(self.flow.steps[last].namespace, response);
                 break;
@@ -201,11 +205,7 @@ impl Pipeline {
             let step = &self.flow.steps[index];
             let filter = &self.filters[step.filter.expect("only filter steps run")];
             if !filter.is_guard() {
-                let outcome = filter.on_request(ctx, step.namespace).await;
-                if filter.has_response_phase() && ran.last() != Some(&index) {
-                    ran.push(index);
-                }
-                return (outcome, index);
+                return (self.run_filter(filter.as_ref(), ctx, index, ran).await, index);
             }
             let mut guarded = GuardedStep {
                 pipeline: self,
@@ -217,6 +217,24 @@ impl Pipeline {
             let last = if end.stopped { index } else { guarded.last };
             (end.outcome, last)
         })
+    }
+}
+
+impl Pipeline {
+    /// The filter of step `index` if it is not a guard (which runs the steps after it).
+    fn plain_step(&self, index: usize) -> Option<&dyn Filter> {
+        let filter = self.filters[self.flow.steps[index].filter?].as_ref();
+        (!filter.is_guard()).then_some(filter)
+    }
+
+    /// Runs the request phase of `filter`, step `index`, noting in `ran` that its
+    /// response phase is due.
+    async fn run_filter(&self, filter: &dyn Filter, ctx: &mut Context, index: usize, ran: &mut Vec<usize>) -> Outcome {
+        let outcome = filter.on_request(ctx, self.flow.steps[index].namespace).await;
+        if filter.has_response_phase() && ran.last() != Some(&index) {
+            ran.push(index);
+        }
+        outcome
     }
 }
 

@@ -224,10 +224,12 @@ impl Pool {
     /// A forward under the pool's policies: the circuit breaker outermost, so that a
     /// client request with all its retries is one call to it (as in Easegress).
     async fn forward_guarded(&self, client: &UpstreamClient, ctx: &mut Context, ns: NamespaceId) -> Outcome {
-        let mut forward = Forward { pool: self, client, ns };
         let (breaker, retry) = (self.policies.circuit_breaker.as_deref(), self.policies.retry.as_deref());
+        let mut forward = Forward { pool: self, client, ns };
         match (breaker, retry) {
-            (None, None) => forward.run(ctx).await,
+            // Run in place: as an `Attempt` the forward is boxed, an allocation and a
+            // copy of the whole exchange's state per request.
+            (None, None) => self.forward_unmetered(client, ctx, ns).await,
             (Some(only), None) | (None, Some(only)) => guard::run(only, ctx, ns, &mut forward).await.outcome,
             (Some(breaker), Some(retry)) => {
                 let mut retried = GuardedAttempt {
