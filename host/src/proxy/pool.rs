@@ -230,14 +230,16 @@ impl Pool {
             // Run in place: as an `Attempt` the forward is boxed, an allocation and a
             // copy of the whole exchange's state per request.
             (None, None) => self.forward_unmetered(client, ctx, ns).await,
-            (Some(only), None) | (None, Some(only)) => guard::run(only, ctx, ns, &mut forward).await.outcome,
+            // The guards' own state is boxed too, so that it does not swell the future
+            // of every forward, policies or not.
+            (Some(only), None) | (None, Some(only)) => Box::pin(guard::run(only, ctx, ns, &mut forward)).await.outcome,
             (Some(breaker), Some(retry)) => {
                 let mut retried = GuardedAttempt {
                     guard: retry,
                     ns,
                     inner: &mut forward,
                 };
-                guard::run(breaker, ctx, ns, &mut retried).await.outcome
+                Box::pin(guard::run(breaker, ctx, ns, &mut retried)).await.outcome
             }
         }
     }

@@ -118,7 +118,9 @@ impl Connection {
                 Err(e) => Err(e),
             },
             Body::Stream { .. } => {
-                let head = self.send_streamed(&out, body, chunked, request.method).await;
+                // Boxed: its state (an upload and a response read at once) is most of
+                // this future's size, which every request would otherwise copy about.
+                let head = Box::pin(self.send_streamed(&out, body, chunked, request.method)).await;
                 self.keep_write_buffer(out);
                 return head;
             }
