@@ -13,15 +13,16 @@
 //! the HTTP/1.1 response writer is the one reader that takes the lines as they are.
 
 use super::h1_head::HeadCopy;
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 use http::HeaderMap;
 
 /// Header lines a backend sent, less the ones a proxy must not pass on.
 #[derive(Debug, Clone)]
 pub struct RawHeaders {
     /// `Name: value\r\n` lines, then the empty line that ends a head (so that the block
-    /// parses as it is).
-    block: Bytes,
+    /// parses as it is). A plain vector: it is written out once and dropped, and only
+    /// becomes shared `Bytes` if someone asks for a header map.
+    block: Vec<u8>,
     /// One of the lines is `Date`.
     has_date: bool,
     /// The length the backend declared. Its `Content-Length` line is not in `block`:
@@ -33,7 +34,7 @@ pub struct RawHeaders {
 pub struct RawHeadersBuilder<'h> {
     /// The whole head, which httparse's lines point into.
     head: &'h [u8],
-    block: BytesMut,
+    block: Vec<u8>,
     /// Kept lines that lie next to each other in `head`, each ending in CRLF, not yet
     /// copied: a run is copied at once, so a typical head takes two or three copies.
     run: std::ops::Range<usize>,
@@ -45,7 +46,7 @@ impl<'h> RawHeadersBuilder<'h> {
     pub fn new(head: &'h [u8]) -> Self {
         RawHeadersBuilder {
             head,
-            block: BytesMut::with_capacity(head.len()),
+            block: Vec::with_capacity(head.len()),
             run: 0..0,
             has_date: false,
         }
@@ -72,10 +73,10 @@ impl<'h> RawHeadersBuilder<'h> {
         }
         // Trailing spaces, a bare LF or an empty value: the line is written anew.
         self.flush();
-        self.block.put_slice(line.name.as_bytes());
-        self.block.put_slice(b": ");
-        self.block.put_slice(line.value);
-        self.block.put_slice(b"\r\n");
+        self.block.extend_from_slice(line.name.as_bytes());
+        self.block.extend_from_slice(b": ");
+        self.block.extend_from_slice(line.value);
+        self.block.extend_from_slice(b"\r\n");
     }
 
     fn offset(&self, part: &[u8]) -> usize {
@@ -84,16 +85,16 @@ impl<'h> RawHeadersBuilder<'h> {
 
     fn flush(&mut self) {
         if !self.run.is_empty() {
-            self.block.put_slice(&self.head[self.run.clone()]);
+            self.block.extend_from_slice(&self.head[self.run.clone()]);
         }
         self.run = 0..0;
     }
 
     pub fn finish(mut self, content_length: Option<u64>) -> RawHeaders {
         self.flush();
-        self.block.put_slice(b"\r\n");
+        self.block.extend_from_slice(b"\r\n");
         RawHeaders {
-            block: self.block.freeze(),
+            block: self.block,
             has_date: self.has_date,
             content_length,
         }
@@ -117,18 +118,19 @@ impl RawHeaders {
 
     /// Adds the lines to `headers`, `Content-Length` included. The values share the
     /// block's bytes.
-    fn add_to(&self, headers: &mut HeaderMap) {
+    fn add_to(self, headers: &mut HeaderMap) {
+        let block = Bytes::from(self.block);
         let mut slots = [httparse::EMPTY_HEADER; crate::server::limits::MAX_HEADERS];
         // The block holds only lines that httparse accepted once already, in the same
         // syntax, so it parses whole.
-        let lines = match httparse::parse_headers(&self.block, &mut slots) {
+        let lines = match httparse::parse_headers(&block, &mut slots) {
             Ok(httparse::Status::Complete((_, lines))) => lines,
             other => {
                 tracing::error!(?other, "kept response header lines no longer parse");
                 return;
             }
         };
-        match HeadCopy::shared(self.block.clone()).headers(lines, |_| false) {
+        match HeadCopy::shared(block.clone()).headers(lines, |_| false) {
             Ok(parsed) => headers.extend(parsed),
             // Both parsers accept the same tokens and value bytes, so this is a bug.
             Err(e) => tracing::error!("kept response header lines do not make a header map: {e}"),
