@@ -2,6 +2,7 @@
 //! response's: what the framing and connection headers say, and a `HeaderMap` whose
 //! values share one copy of the head.
 
+use super::hop_by_hop::connection_tokens;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue};
 
@@ -68,12 +69,12 @@ pub struct ConnectionOptions {
 impl ConnectionOptions {
     /// Adds what one Connection value lists.
     pub fn read(&mut self, value: &[u8]) {
-        for token in value.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
+        for token in connection_tokens(value) {
             if token.eq_ignore_ascii_case(b"close") {
                 self.close = true;
             } else if token.eq_ignore_ascii_case(b"keep-alive") {
                 self.keep_alive = true;
-            } else if !token.is_empty() {
+            } else {
                 self.lists_names = true;
             }
         }

@@ -73,17 +73,29 @@ pub fn is_hop_by_hop(name: &HeaderName) -> bool {
     hop_by_hop_index(name).is_some()
 }
 
+/// The tokens one Connection value lists (`close`, `keep-alive`, header names), as
+/// written: trimmed, empty ones skipped.
+pub fn connection_tokens(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    value
+        .split(|&b| b == b',')
+        .map(<[u8]>::trim_ascii)
+        .filter(|token| !token.is_empty())
+}
+
+/// Whether a Connection token is one of the options rather than a header name.
+fn is_connection_option(token: &[u8]) -> bool {
+    token.eq_ignore_ascii_case(b"close") || token.eq_ignore_ascii_case(b"keep-alive")
+}
+
 /// The names other than `close` and `keep-alive` that the Connection headers list
 /// (hop-by-hop too), lower-cased; usually none, and then nothing is allocated.
 pub fn listed_in_connection(headers: &HeaderMap) -> Vec<String> {
     headers
         .get_all(header::CONNECTION)
         .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .filter(|t| !t.is_empty() && !t.eq_ignore_ascii_case("close") && !t.eq_ignore_ascii_case("keep-alive"))
-        .map(str::to_ascii_lowercase)
+        .flat_map(|value| connection_tokens(value.as_bytes()))
+        .filter(|token| !is_connection_option(token))
+        .map(|token| String::from_utf8_lossy(token).to_ascii_lowercase())
         .collect()
 }
 

@@ -12,7 +12,7 @@
 //! [`into_map`] first. `Context::response_mut`, the access log and the HTTP/2 server do;
 //! the HTTP/1.1 response writer is the one reader that takes the lines as they are.
 
-use super::h1_head::HeadCopy;
+use super::h1_head::{content_length, HeadCopy};
 use bytes::Bytes;
 use http::HeaderMap;
 
@@ -116,28 +116,26 @@ impl RawHeaders {
         self.content_length
     }
 
-    /// Adds the lines to `headers`, `Content-Length` included. The values share the
+    /// The lines as a header map, `Content-Length` included. The values share the
     /// block's bytes.
-    fn add_to(self, headers: &mut HeaderMap) {
+    fn into_header_map(self) -> HeaderMap {
         let block = Bytes::from(self.block);
         let mut slots = [httparse::EMPTY_HEADER; crate::server::limits::MAX_HEADERS];
         // The block holds only lines that httparse accepted once already, in the same
-        // syntax, so it parses whole.
-        let lines = match httparse::parse_headers(&block, &mut slots) {
-            Ok(httparse::Status::Complete((_, lines))) => lines,
-            other => {
-                tracing::error!(?other, "kept response header lines no longer parse");
-                return;
-            }
+        // syntax, and both parsers accept the same tokens and value bytes: a failure
+        // here is a bug.
+        let parsed = match httparse::parse_headers(&block, &mut slots) {
+            Ok(httparse::Status::Complete((_, lines))) => HeadCopy::shared(block.clone()).headers(lines, |_| false),
+            other => Err(format!("{other:?}")),
         };
-        match HeadCopy::shared(block.clone()).headers(lines, |_| false) {
-            Ok(parsed) => headers.extend(parsed),
-            // Both parsers accept the same tokens and value bytes, so this is a bug.
-            Err(e) => tracing::error!("kept response header lines do not make a header map: {e}"),
-        }
+        let mut headers = parsed.unwrap_or_else(|e| {
+            tracing::error!("kept response header lines do not make a header map: {e}");
+            HeaderMap::new()
+        });
         if let Some(n) = self.content_length {
             headers.insert(http::header::CONTENT_LENGTH, n.into());
         }
+        headers
     }
 }
 
@@ -145,17 +143,20 @@ impl RawHeaders {
 /// that the map holds every header. Cheap when there are none.
 pub fn into_map<B>(response: &mut http::Response<B>) {
     if let Some(raw) = response.extensions_mut().remove::<RawHeaders>() {
-        let mut headers = HeaderMap::with_capacity(raw_line_count(&raw) + response.headers().len());
-        raw.add_to(&mut headers);
+        let mut headers = raw.into_header_map();
         // A header set on the map meanwhile was set later than the backend's: it wins.
         headers.extend(std::mem::take(response.headers_mut()));
         *response.headers_mut() = headers;
     }
 }
 
-/// A guess at the number of lines, for sizing the map (one more for Content-Length).
-fn raw_line_count(raw: &RawHeaders) -> usize {
-    raw.block.iter().filter(|&&b| b == b'\n').count()
+/// The body length a response's head declares, whether its headers are in the map or
+/// still kept as lines.
+pub fn declared_length(headers: &HeaderMap, extensions: &http::Extensions) -> Option<u64> {
+    match headers.get(http::header::CONTENT_LENGTH) {
+        Some(value) => content_length(value.as_bytes(), None),
+        None => extensions.get::<RawHeaders>()?.content_length(),
+    }
 }
 
 #[cfg(test)]

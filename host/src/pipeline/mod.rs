@@ -218,9 +218,7 @@ impl Pipeline {
             (end.outcome, last)
         })
     }
-}
 
-impl Pipeline {
     /// The filter of step `index` if it is not a guard (which runs the steps after it).
     fn plain_step(&self, index: usize) -> Option<&dyn Filter> {
         let filter = self.filters[self.flow.steps[index].filter?].as_ref();

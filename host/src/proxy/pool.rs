@@ -9,13 +9,12 @@ use super::results;
 use super::spec::PoolSpec;
 use super::upstream::{self, Server};
 use crate::config::FieldError;
-use crate::http::raw_headers::RawHeaders;
+use crate::http::raw_headers::declared_length;
 use crate::http::{hop_by_hop, responses, BodyError, Request, Response};
 use crate::metrics::{Exchange, PoolStats};
 use crate::pipeline::guard::{self, Attempt, GuardedAttempt};
 use crate::pipeline::resilience::ResiliencePolicies;
 use crate::pipeline::{Context, Filter, FilterFuture, NamespaceId, Outcome};
-use http::header::CONTENT_LENGTH;
 use http::{StatusCode, Version};
 use http_body::Body as _;
 use std::borrow::Cow;
@@ -272,13 +271,7 @@ impl Pool {
         match sent {
             Ok(response) => {
                 if let Some(limit) = self.max_body {
-                    let declared = match response.extensions().get::<RawHeaders>() {
-                        Some(raw) => raw.content_length(),
-                        None => response
-                            .headers()
-                            .get(CONTENT_LENGTH)
-                            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok()),
-                    };
+                    let declared = declared_length(response.headers(), response.extensions());
                     if declared.is_some_and(|len| len > limit) {
                         return fail(ctx, ns, StatusCode::INTERNAL_SERVER_ERROR, results::INTERNAL_ERROR);
                     }

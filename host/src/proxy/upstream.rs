@@ -23,10 +23,10 @@ pub struct UpstreamHead<'a> {
     pub path_prefix: &'a str,
     pub path_and_query: &'a str,
     pub headers: &'a HeaderMap,
-    /// Sent as Host in place of any in `headers`.
-    pub host: Option<&'a str>,
-    /// Sent as Host when neither `host` nor `headers` has one.
-    pub fallback_host: &'a str,
+    /// The Host to send: in place of the one in `headers` when `replace_host`, else only
+    /// when `headers` has none.
+    pub host: &'a str,
+    pub replace_host: bool,
     /// `headers` may still hold hop-by-hop headers, which are left out.
     pub strip_hop_by_hop: bool,
 }
@@ -42,8 +42,8 @@ impl<'a> UpstreamHead<'a> {
             path_prefix: "",
             path_and_query: parts.uri.path_and_query().map_or("/", PathAndQuery::as_str),
             headers: &parts.headers,
-            host: None,
-            fallback_host: backend.as_str(),
+            host: backend.as_str(),
+            replace_host: false,
             strip_hop_by_hop: false,
         })
     }
@@ -57,7 +57,6 @@ pub struct Server {
     authority: Authority,
     /// Path prefix from the server URL, without a trailing `/` ("" when none).
     base_path: String,
-    host_header: HeaderValue,
     /// The server is given by IP address, so the client's Host means more to it.
     is_ip: bool,
     keep_host: bool,
@@ -84,14 +83,12 @@ impl Server {
             .ok_or_else(|| FieldError::new("url", format!("{url:?} has no host")))?;
         let host = authority.host().trim_matches(|c| c == '[' || c == ']');
         let is_ip = host.parse::<std::net::IpAddr>().is_ok();
-        let host_header = HeaderValue::from_str(authority.as_str()).map_err(|_| FieldError::new("url", "bad host"))?;
         let base_path = base.path().trim_end_matches('/').to_string();
         Ok(Server {
             base,
             scheme,
             authority,
             base_path,
-            host_header,
             is_ip,
             keep_host,
         })
@@ -102,19 +99,16 @@ impl Server {
         self.scheme == Scheme::HTTP
     }
 
-    /// The client's Host is passed on rather than this server's own.
-    fn keeps_client_host(&self, set_upstream_host: bool) -> bool {
-        self.keep_host || (self.is_ip && !set_upstream_host)
-    }
-
-    /// The head to send to this server for `request`, borrowed from it.
+    /// The head to send to this server for `request`, borrowed from it. Host is the
+    /// client's when this server is given by IP address (unless `set_upstream_host`) or
+    /// keeps it, and this server's own otherwise.
     pub fn upstream_head<'a>(&'a self, request: &'a Request, set_upstream_host: bool) -> UpstreamHead<'a> {
-        let (host, fallback_host) = if self.keeps_client_host(set_upstream_host) {
-            // HTTP/2 clients send :authority instead of Host.
-            let client_authority = request.uri().authority().map(Authority::as_str);
-            (None, client_authority.unwrap_or(self.authority.as_str()))
-        } else {
-            (Some(self.authority.as_str()), self.authority.as_str())
+        let keeps_client_host = self.keep_host || (self.is_ip && !set_upstream_host);
+        // HTTP/2 clients send :authority instead of Host.
+        let client_authority = request.uri().authority().map(Authority::as_str);
+        let host = match client_authority {
+            Some(authority) if keeps_client_host => authority,
+            _ => self.authority.as_str(),
         };
         UpstreamHead {
             backend: &self.authority,
@@ -123,7 +117,7 @@ impl Server {
             path_and_query: request.uri().path_and_query().map_or("/", PathAndQuery::as_str),
             headers: request.headers(),
             host,
-            fallback_host,
+            replace_host: !keeps_client_host,
             strip_hop_by_hop: true,
         }
     }
@@ -131,6 +125,8 @@ impl Server {
     /// The request to send to this server for `request`. A streaming body is moved out
     /// of `request` (it can be read only once); an in-memory body is shared.
     pub fn upstream_request(&self, request: &mut Request, set_upstream_host: bool) -> Result<Request, http::Error> {
+        let body = body_to_send(request);
+        let head = self.upstream_head(request, set_upstream_host);
         let path_and_query = match (self.base_path.is_empty(), request.uri().path_and_query()) {
             (true, Some(pq)) => pq.clone(),
             (true, None) => PathAndQuery::from_static("/"),
@@ -145,22 +141,12 @@ impl Server {
             .path_and_query(path_and_query)
             .build()?;
 
-        let mut headers = request.headers().clone();
+        let mut headers = head.headers.clone();
         hop_by_hop::strip(&mut headers);
-        if self.keeps_client_host(set_upstream_host) {
-            // HTTP/2 clients send :authority instead of Host.
-            if !headers.contains_key(HOST) {
-                if let Some(authority) = request.uri().authority() {
-                    if let Ok(value) = HeaderValue::from_str(authority.as_str()) {
-                        headers.insert(HOST, value);
-                    }
-                }
-            }
-        } else {
-            headers.insert(HOST, self.host_header.clone());
+        if head.replace_host || !headers.contains_key(HOST) {
+            headers.insert(HOST, HeaderValue::from_str(head.host)?);
         }
 
-        let body = body_to_send(request);
         // Filters may have replaced an in-memory body; send its true length.
         match &body {
             Body::Full(bytes) => {
@@ -173,7 +159,7 @@ impl Server {
         }
 
         let mut upstream = Request::new(body);
-        *upstream.method_mut() = request.method().clone();
+        *upstream.method_mut() = head.method.clone();
         *upstream.uri_mut() = uri;
         // The client picks HTTP/1.1 or h2 per connection (ALPN); it expects 1.1 here.
         *upstream.version_mut() = Version::HTTP_11;

@@ -18,10 +18,8 @@ pub fn encode(head: &UpstreamHead<'_>, body: &Body, out: &mut Vec<u8>) -> bool {
     out.extend_from_slice(if target.is_empty() { b"/" } else { target.as_bytes() });
     out.extend_from_slice(b" HTTP/1.1\r\n");
 
-    match head.host {
-        Some(host) => header(out, b"host", host.as_bytes()),
-        None if !headers.contains_key(HOST) => header(out, b"host", head.fallback_host.as_bytes()),
-        None => {}
+    if head.replace_host || !headers.contains_key(HOST) {
+        header(out, b"host", head.host.as_bytes());
     }
     // Names the client's Connection header lists are hop-by-hop for this hop only.
     let listed = if head.strip_hop_by_hop && headers.contains_key(CONNECTION) {
@@ -32,7 +30,7 @@ pub fn encode(head: &UpstreamHead<'_>, body: &Body, out: &mut Vec<u8>) -> bool {
     for (name, value) in headers {
         // Framing is stated below from the body being sent: a filter may have
         // replaced the body, and a client's own framing headers are hop-by-hop.
-        if name == CONTENT_LENGTH || name == TRANSFER_ENCODING || (head.host.is_some() && name == HOST) {
+        if name == CONTENT_LENGTH || name == TRANSFER_ENCODING || (head.replace_host && name == HOST) {
             continue;
         }
         if head.strip_hop_by_hop

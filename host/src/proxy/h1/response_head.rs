@@ -139,8 +139,8 @@ fn connection_lists(lines: &[httparse::Header<'_>], name: &str) -> bool {
     lines
         .iter()
         .filter(|h| h.name.eq_ignore_ascii_case("connection"))
-        .flat_map(|h| h.value.split(|&b| b == b','))
-        .any(|token| token.trim_ascii().eq_ignore_ascii_case(name.as_bytes()))
+        .flat_map(|h| hop_by_hop::connection_tokens(h.value))
+        .any(|token| token.eq_ignore_ascii_case(name.as_bytes()))
 }
 
 #[cfg(test)]

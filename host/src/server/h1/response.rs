@@ -3,8 +3,8 @@
 //! same write as the head.
 
 use crate::http::h1_body::{append_piece, write_body, write_piece, BodyFraming, WriteError, COPY_PIECE, LAST_CHUNK};
-use crate::http::h1_head::{content_length, ConnectionOptions};
-use crate::http::raw_headers::RawHeaders;
+use crate::http::h1_head::ConnectionOptions;
+use crate::http::raw_headers::{declared_length, RawHeaders};
 use crate::http::BodyError;
 use bytes::Bytes;
 use http::header::{CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
@@ -55,12 +55,7 @@ where
         BodyFraming::None
     } else if let Some(n) = body.size_hint().exact() {
         BodyFraming::Length(n)
-    } else if let Some(n) = parts
-        .headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| content_length(v.as_bytes(), None))
-        .or_else(|| raw?.content_length())
-    {
+    } else if let Some(n) = declared_length(&parts.headers, &parts.extensions) {
         BodyFraming::Length(n)
     } else if answering.version == Version::HTTP_11 {
         BodyFraming::Chunked
@@ -190,21 +185,19 @@ fn encode_head(
         out.extend_from_slice(value.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
-    match framing {
-        BodyFraming::Length(n) => {
-            out.extend_from_slice(b"content-length: ");
-            append_decimal(out, n);
-            out.extend_from_slice(b"\r\n");
-        }
-        BodyFraming::Chunked => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
-        BodyFraming::None => {
-            if let Some(n) = raw.and_then(RawHeaders::content_length).filter(|_| !has_length) {
-                out.extend_from_slice(b"content-length: ");
-                append_decimal(out, n);
-                out.extend_from_slice(b"\r\n");
-            }
-        }
-        BodyFraming::UntilClose => {}
+    let stated_length = match framing {
+        BodyFraming::Length(n) => Some(n),
+        // Kept lines carry their length as a number, not as a line.
+        BodyFraming::None if !has_length => raw.and_then(RawHeaders::content_length),
+        _ => None,
+    };
+    if let Some(n) = stated_length {
+        out.extend_from_slice(b"content-length: ");
+        append_decimal(out, n);
+        out.extend_from_slice(b"\r\n");
+    }
+    if framing == BodyFraming::Chunked {
+        out.extend_from_slice(b"transfer-encoding: chunked\r\n");
     }
     if !has_date {
         out.extend_from_slice(b"date: ");
