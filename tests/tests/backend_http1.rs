@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
-use weir_tests::net::{client, free_port, raw_backend};
+use weir_tests::net::{client, free_port, raw_backend, raw_exchange, wait_until};
 use weir_tests::yaml::{front, front_and_proxy};
 use weir_tests::Weir;
 
@@ -194,7 +194,7 @@ async fn backend_header_lines_reach_every_kind_of_reader() {
     let weir = Weir::start(&config, &[port, logged]);
 
     // HTTP/1.1: the lines as the backend wrote them, in its order and case.
-    let answer = raw_exchange(port, b"GET /headers HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await;
+    let answer = exchange(port, b"GET /headers HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     let (head, body) = answer.split_once("\r\n\r\n").unwrap();
     assert_eq!(body, "ok");
     let lines: Vec<&str> = head.lines().collect();
@@ -244,7 +244,7 @@ async fn backend_header_lines_reach_every_kind_of_reader() {
     assert_eq!(response.headers().get_all("set-cookie").iter().count(), 2);
     assert_eq!(response.text().await.unwrap(), "ok");
     assert!(
-        weir_tests::net::wait_until(Duration::from_secs(5), || weir.stderr().contains("resp {")),
+        wait_until(Duration::from_secs(5), || weir.stderr().contains("resp {")),
         "{}",
         weir.stderr()
     );
@@ -256,18 +256,14 @@ async fn backend_header_lines_reach_every_kind_of_reader() {
     assert!(!line.contains("x-hop"), "{line}");
 }
 
-/// Sends `request` on a new connection and returns everything Weir answers until it
-/// closes (the request asks it to).
-async fn raw_exchange(port: u16, request: &[u8]) -> String {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut socket = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-    socket.write_all(request).await.unwrap();
-    let mut answer = Vec::new();
-    socket.read_to_end(&mut answer).await.unwrap();
-    String::from_utf8_lossy(&answer).into_owned()
+/// Sends `request` to Weir on `port` on a new connection and returns everything it
+/// answers until it closes (the request asks it to).
+fn exchange(port: u16, request: &[u8]) -> String {
+    raw_exchange(([127, 0, 0, 1], port).into(), request, Duration::from_secs(5))
 }
 
-#[tokio::test]
+// Several threads: the echo backend runs on this runtime while the test blocks.
+#[tokio::test(flavor = "multi_thread")]
 async fn streamed_request_bodies_reach_the_backend_whole() {
     let backend = weir_tests::Backend::start("b").await;
     let port = free_port();
@@ -282,7 +278,7 @@ async fn streamed_request_bodies_reach_the_backend_whole() {
         chunked.push_str(&format!("{:x}\r\n{piece}\r\n", piece.len()));
     }
     chunked.push_str("0\r\n\r\n");
-    let answer = raw_exchange(port, chunked.as_bytes()).await;
+    let answer = exchange(port, chunked.as_bytes());
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains("first;second;third"), "{answer}");
 
@@ -292,7 +288,7 @@ async fn streamed_request_bodies_reach_the_backend_whole() {
         "POST /up HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
-    let answer = raw_exchange(port, declared.as_bytes()).await;
+    let answer = exchange(port, declared.as_bytes());
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     let recorded = backend.requests();
     assert_eq!(recorded.len(), 2);
