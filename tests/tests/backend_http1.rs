@@ -7,7 +7,7 @@ use std::net::TcpStream;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 use weir_tests::net::{client, free_port, raw_backend, raw_exchange, wait_until};
-use weir_tests::yaml::{front, front_and_proxy};
+use weir_tests::yaml::{front, front_and_pipeline, front_and_proxy};
 use weir_tests::Weir;
 
 /// The bytes the backend writes for a request path, and whether it then closes.
@@ -254,6 +254,38 @@ async fn backend_header_lines_reach_every_kind_of_reader() {
     assert!(line.contains(r#""set-cookie":"a=1, b=2""#), "{line}");
     assert!(line.contains(r#""content-length":"2""#), "{line}");
     assert!(!line.contains("x-hop"), "{line}");
+}
+
+/// A ResponseAdaptor's header edits on a backend's lines that no one else read: the
+/// untouched lines pass exactly as the backend wrote them, the edited ones as edited.
+#[tokio::test]
+async fn response_header_edits_keep_the_backend_lines_they_do_not_touch() {
+    let (backend, _) = raw_backend(serve);
+    let port = free_port();
+    let pipeline = format!(
+        "flow:\n  - filter: proxy\n  - filter: adapt\nfilters:\n  - name: proxy\n    kind: Proxy\n    pools: [{{servers: [{{url: \"http://127.0.0.1:{backend}\"}}]}}]\n  - name: adapt\n    kind: ResponseAdaptor\n    header:\n      del: [x-mixed-case, Date]\n      set: {{Set-Cookie: c=3}}\n      add: {{X-Empty: added}}\n"
+    );
+    let _weir = Weir::start(&front_and_pipeline(port, &pipeline), &[port]);
+
+    let answer = exchange(port, b"GET /headers HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    assert_eq!(body, "ok");
+    let mut lines: Vec<&str> = head.lines().collect();
+    // The backend's Date was removed, so Weir states its own, as for any response.
+    let date = lines.iter().position(|l| l.starts_with("date: ")).expect(head);
+    assert_ne!(lines.remove(date), "date: Sun, 06 Nov 1994 08:49:37 GMT");
+    assert_eq!(
+        lines,
+        [
+            "HTTP/1.1 200 OK",
+            "X-Empty: ",
+            "X-Spaced: two",
+            "set-cookie: c=3",
+            "x-empty: added",
+            "content-length: 2",
+            "connection: close",
+        ]
+    );
 }
 
 /// Sends `request` to Weir on `port` on a new connection and returns everything it

@@ -9,12 +9,15 @@
 //! passed on, in one buffer, in the response's extensions, and leaves the map empty.
 //!
 //! The rule that keeps this safe: whoever reads or edits a response's headers calls
-//! [`into_map`] first. `Context::response_mut`, the access log and the HTTP/2 server do;
+//! [`into_map`] first, or edits through [`edit`]. `Context::response_mut`, the access
+//! log and the HTTP/2 server call `into_map`; a filter's header edits go through `edit`;
 //! the HTTP/1.1 response writer is the one reader that takes the lines as they are.
 
 use super::h1_head::{content_length, HeadCopy};
+use super::hop_by_hop::is_hop_by_hop;
 use bytes::Bytes;
-use http::HeaderMap;
+use http::header::{CONTENT_LENGTH, DATE};
+use http::{HeaderMap, HeaderName, HeaderValue};
 
 /// Header lines a backend sent, less the ones a proxy must not pass on.
 #[derive(Debug, Clone)]
@@ -116,6 +119,59 @@ impl RawHeaders {
         self.content_length
     }
 
+    /// Whether the block can take `edit` and still parse as a head: the parser that
+    /// turns it into a map reads at most `MAX_HEADERS` lines, as the client did.
+    fn has_room_for(&self, edit: &LineEdit) -> bool {
+        matches!(edit, LineEdit::Remove(_))
+            || memchr::memchr_iter(b'\n', &self.block).count() <= crate::server::limits::MAX_HEADERS
+    }
+
+    fn edit(&mut self, edit: &LineEdit) {
+        match edit {
+            LineEdit::Set(name, value) => {
+                self.remove(name);
+                self.append(name, value);
+            }
+            LineEdit::Add(name, value) => self.append(name, value),
+            LineEdit::Remove(name) => self.remove(name),
+        }
+    }
+
+    /// Drops every line named `name`, in any case, keeping the others in order.
+    fn remove(&mut self, name: &HeaderName) {
+        let name = name.as_str().as_bytes();
+        let mut kept = 0;
+        let mut at = 0;
+        let end = self.block.len() - 2;
+        while at < end {
+            // Every kept line ends in CRLF, and a value holds no CR.
+            let line_end = at + memchr::memchr(b'\r', &self.block[at..end]).expect("each line ends in CRLF") + 2;
+            let line = &self.block[at..line_end];
+            let named =
+                line.len() > name.len() && line[name.len()] == b':' && line[..name.len()].eq_ignore_ascii_case(name);
+            if !named {
+                self.block.copy_within(at..line_end, kept);
+                kept += line_end - at;
+            }
+            at = line_end;
+        }
+        self.block.copy_within(end.., kept);
+        self.block.truncate(kept + 2);
+        if name == b"date" {
+            self.has_date = false;
+        }
+    }
+
+    /// Adds `name: value` after the other lines.
+    fn append(&mut self, name: &HeaderName, value: &HeaderValue) {
+        self.block.truncate(self.block.len() - 2);
+        self.block.extend_from_slice(name.as_str().as_bytes());
+        self.block.extend_from_slice(b": ");
+        self.block.extend_from_slice(value.as_bytes());
+        self.block.extend_from_slice(b"\r\n\r\n");
+        self.has_date |= *name == DATE;
+    }
+
     /// The lines as a header map, `Content-Length` included. The values share the
     /// block's bytes.
     fn into_header_map(self) -> HeaderMap {
@@ -150,6 +206,57 @@ pub fn into_map<B>(response: &mut http::Response<B>) {
     }
 }
 
+/// A header edit that can land in a response's kept lines, without building the map.
+/// Response adaptors set a header or two on responses whose other headers nobody
+/// reads; building the map for that cost more than the rest of the edit's host call.
+#[derive(Debug, Clone)]
+pub enum LineEdit {
+    /// Replaces every line of the name with one.
+    Set(HeaderName, HeaderValue),
+    /// Adds a line, after those already there.
+    Add(HeaderName, HeaderValue),
+    /// Removes every line of the name.
+    Remove(HeaderName),
+}
+
+impl LineEdit {
+    /// Applies the edit to a header map.
+    pub fn apply_to(self, headers: &mut HeaderMap) {
+        match self {
+            LineEdit::Set(name, value) => {
+                headers.insert(name, value);
+            }
+            LineEdit::Add(name, value) => {
+                headers.append(name, value);
+            }
+            LineEdit::Remove(name) => {
+                headers.remove(&name);
+            }
+        }
+    }
+
+    fn name(&self) -> &HeaderName {
+        match self {
+            LineEdit::Set(name, _) | LineEdit::Add(name, _) | LineEdit::Remove(name) => name,
+        }
+    }
+}
+
+/// Applies `edit` to `response`'s headers: to its kept lines when it has them, else to
+/// its map. Framing and hop-by-hop names mean more to the writer than a line does, so
+/// an edit to one of those moves the lines into the map first.
+pub fn edit<B>(response: &mut http::Response<B>, edit: LineEdit) {
+    let name = edit.name();
+    let in_place = *name != CONTENT_LENGTH && !is_hop_by_hop(name);
+    match response.extensions_mut().get_mut::<RawHeaders>() {
+        Some(raw) if in_place && raw.has_room_for(&edit) => raw.edit(&edit),
+        _ => {
+            into_map(response);
+            edit.apply_to(response.headers_mut());
+        }
+    }
+}
+
 /// The body length a response's head declares, whether its headers are in the map or
 /// still kept as lines.
 pub fn declared_length(headers: &HeaderMap, extensions: &http::Extensions) -> Option<u64> {
@@ -164,7 +271,7 @@ mod tests {
     use super::*;
 
     fn kept(head: &str, content_length: Option<u64>) -> RawHeaders {
-        let mut slots = [httparse::EMPTY_HEADER; 16];
+        let mut slots = [httparse::EMPTY_HEADER; 128];
         let Ok(httparse::Status::Complete((_, lines))) = httparse::parse_headers(head.as_bytes(), &mut slots) else {
             panic!("test head does not parse");
         };
@@ -213,6 +320,93 @@ mod tests {
         assert_eq!(headers["x-set-later"], "yes");
         assert_eq!(headers.len(), 5);
         assert!(response.extensions().get::<RawHeaders>().is_none());
+    }
+
+    fn line_edit(kind: &str, name: &str, value: &str) -> LineEdit {
+        let name = HeaderName::from_bytes(name.as_bytes()).unwrap();
+        match kind {
+            "set" => LineEdit::Set(name, value.parse().unwrap()),
+            "add" => LineEdit::Add(name, value.parse().unwrap()),
+            _ => LineEdit::Remove(name),
+        }
+    }
+
+    const HEAD: &str =
+        "Server: x\r\nSet-Cookie: a=1\r\nX-Keep: k\r\nSET-COOKIE: b=2\r\nDate: Sat, 21 Nov 2026 00:00:00 GMT\r\n\r\n";
+
+    #[test]
+    fn edits_land_in_the_kept_lines_and_keep_the_others_as_they_were() {
+        let mut response = http::Response::new(());
+        response.extensions_mut().insert(kept(HEAD, Some(2)));
+        edit(&mut response, line_edit("set", "set-cookie", "c=3"));
+        edit(&mut response, line_edit("add", "x-keep", "k2"));
+        edit(&mut response, line_edit("remove", "SERVER", ""));
+        assert!(response.headers().is_empty(), "no map was built");
+        let raw = response.extensions().get::<RawHeaders>().unwrap();
+        assert_eq!(
+            std::str::from_utf8(raw.lines()).unwrap(),
+            "X-Keep: k\r\nDate: Sat, 21 Nov 2026 00:00:00 GMT\r\nset-cookie: c=3\r\nx-keep: k2\r\n"
+        );
+        assert!(raw.has_date());
+        assert_eq!(raw.content_length(), Some(2));
+
+        edit(&mut response, line_edit("remove", "date", ""));
+        assert!(!response.extensions().get::<RawHeaders>().unwrap().has_date());
+        edit(&mut response, line_edit("set", "date", "Sun, 22 Nov 2026 00:00:00 GMT"));
+        assert!(response.extensions().get::<RawHeaders>().unwrap().has_date());
+    }
+
+    /// Whatever the edits, the headers end up as if they had been made on the map.
+    #[test]
+    fn edits_in_place_give_the_headers_that_edits_on_the_map_give() {
+        let edits = [
+            [
+                ("set", "set-cookie", "c=3"),
+                ("add", "set-cookie", "d=4"),
+                ("remove", "x-keep", ""),
+            ],
+            [("add", "x-new", "1"), ("set", "x-new", "2"), ("add", "x-new", "3")],
+            [
+                ("remove", "x-absent", ""),
+                ("set", "server", "weir"),
+                ("add", "date", "again"),
+            ],
+            // Framing and hop-by-hop names go through the map.
+            [
+                ("set", "content-length", "7"),
+                ("set", "x-after", "1"),
+                ("add", "connection", "close"),
+            ],
+            [
+                ("set", "x-before", "1"),
+                ("remove", "content-length", ""),
+                ("add", "server", "y"),
+            ],
+        ];
+        for case in edits {
+            let mut in_place = http::Response::new(());
+            in_place.extensions_mut().insert(kept(HEAD, Some(2)));
+            let mut on_map = in_place.clone();
+            into_map(&mut on_map);
+            for (kind, name, value) in case {
+                edit(&mut in_place, line_edit(kind, name, value));
+                line_edit(kind, name, value).apply_to(on_map.headers_mut());
+            }
+            into_map(&mut in_place);
+            assert_eq!(in_place.headers(), on_map.headers(), "{case:?}");
+        }
+    }
+
+    #[test]
+    fn a_full_block_takes_no_more_lines_in_place() {
+        let many: String = (0..crate::server::limits::MAX_HEADERS)
+            .map(|i| format!("X-{i}: v\r\n"))
+            .collect();
+        let mut response = http::Response::new(());
+        response.extensions_mut().insert(kept(&format!("{many}\r\n"), None));
+        edit(&mut response, line_edit("add", "x-one-more", "v"));
+        assert!(response.extensions().get::<RawHeaders>().is_none());
+        assert_eq!(response.headers().len(), crate::server::limits::MAX_HEADERS + 1);
     }
 
     #[test]

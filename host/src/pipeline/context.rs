@@ -178,6 +178,19 @@ impl Context {
         Some(response)
     }
 
+    /// Applies `edit` to the headers of `ns`'s response, if it has one, leaving a
+    /// backend's kept lines unparsed where the edit allows (`raw_headers::edit`).
+    /// Returns whether there was a response.
+    pub fn edit_response_header(&mut self, ns: NamespaceId, edit: crate::http::raw_headers::LineEdit) -> bool {
+        match self.slot_mut(ns).and_then(|slot| slot.response.as_mut()) {
+            Some(response) => {
+                crate::http::raw_headers::edit(response, edit);
+                true
+            }
+            None => false,
+        }
+    }
+
     pub fn set_response(&mut self, ns: NamespaceId, response: Response) {
         if let Some(slot) = self.slot_mut(ns) {
             slot.response = Some(response);

@@ -2,6 +2,7 @@
 //! the handle up, checks that its call is still running, and works on the request held
 //! in the store for that call.
 
+use crate::http::raw_headers::LineEdit;
 use crate::http::{Body, Request, Response};
 use crate::pipeline::NamespaceId;
 use crate::wasm::bindings::weir::filter::types::{
@@ -62,21 +63,26 @@ fn remove(headers: &mut HeaderMap, name: &str) {
     }
 }
 
-/// Applies edits in order. A refused edit is skipped and the rest still apply, so one
-/// bad value in an operator's YAML does not undo the others; each refusal is reported.
-fn apply_edits(headers: &mut HeaderMap, edits: &[HeaderEdit]) -> Vec<String> {
+/// Checks each edit and hands it to `apply`, in order. A refused edit is skipped and
+/// the rest still apply, so one bad value in an operator's YAML does not undo the
+/// others; each refusal is reported. Removing a name that is not valid removes nothing.
+fn apply_edits(edits: &[HeaderEdit], mut apply: impl FnMut(LineEdit)) -> Vec<String> {
     let mut refused = Vec::new();
     for edit in edits {
-        let done = match edit {
-            HeaderEdit::Set((name, value)) => set(headers, name, value),
-            HeaderEdit::Add((name, value)) => add(headers, name, value),
+        match edit {
+            HeaderEdit::Set((name, value)) => match header_pair(name, value) {
+                Ok((name, value)) => apply(LineEdit::Set(name, value)),
+                Err(e) => refused.push(e),
+            },
+            HeaderEdit::Add((name, value)) => match header_pair(name, value) {
+                Ok((name, value)) => apply(LineEdit::Add(name, value)),
+                Err(e) => refused.push(e),
+            },
             HeaderEdit::Remove(name) => {
-                remove(headers, name);
-                Ok(())
+                if let Ok(name) = HeaderName::from_bytes(name.as_bytes()) {
+                    apply(LineEdit::Remove(name));
+                }
             }
-        };
-        if let Err(e) = done {
-            refused.push(e);
         }
     }
     refused
@@ -287,7 +293,8 @@ impl HostExchange for HostState {
     fn edit_request_headers(&mut self, this: Resource<ExchangeHandle>, edits: Vec<HeaderEdit>) -> Outcome<Vec<String>> {
         let request = step_request(self.this_call(&this)?)
             .ok_or_else(|| wasmtime::format_err!("the client's request is gone"))?;
-        Ok(apply_edits(request.headers_mut(), &edits))
+        let headers = request.headers_mut();
+        Ok(apply_edits(&edits, |edit| edit.apply_to(headers)))
     }
 
     fn response_header_values(&mut self, this: Resource<ExchangeHandle>, name: String) -> Outcome<Option<Vec<String>>> {
@@ -303,10 +310,13 @@ impl HostExchange for HostState {
     ) -> Outcome<Option<Vec<String>>> {
         let active = self.this_call(&this)?;
         let namespace = active.namespace;
-        Ok(active
-            .context
-            .response_mut(namespace)
-            .map(|response| apply_edits(response.headers_mut(), &edits)))
+        let context = &mut active.context;
+        if context.response(namespace).is_none() {
+            return Ok(None);
+        }
+        Ok(Some(apply_edits(&edits, |edit| {
+            context.edit_response_header(namespace, edit);
+        })))
     }
 
     fn drop(&mut self, this: Resource<ExchangeHandle>) -> Outcome<()> {
