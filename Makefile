@@ -1,5 +1,5 @@
 # The one task runner. CI runs `make test`, exactly as a person would.
-.PHONY: run test deps build lint unit e2e bench-swap bench
+.PHONY: run test toolchain deps build lint unit e2e bench-swap bench
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
@@ -7,7 +7,7 @@ CARGO ?= cargo
 JOBS ?= 2
 
 ## Run Weir on examples/quickstart.yaml in front of the demo backend (Ctrl-C stops both).
-run:
+run: toolchain
 	$(CARGO) build -j$(JOBS) --release -p weir -p weir-tests --bins
 	@./target/release/demo-backend --port 9095 & backend=$$!; \
 	trap 'kill $$backend 2>/dev/null' EXIT; \
@@ -20,9 +20,14 @@ run:
 test: export CARGO_INCREMENTAL ?= 0
 test: deps lint build unit
 
-deps:
+# The toolchain rust-toolchain.toml names, with rustfmt, clippy and the WASM target the
+# built-in filters build for. Does nothing when they are already there.
+toolchain:
+	rustup toolchain install
 	rustup target add wasm32-wasip2
 	rustup component add rustfmt clippy
+
+deps: toolchain
 	# The JWT and basic-auth tests make keys and hashes with the openssl CLI; Node runs
 	# the AssemblyScript compiler.
 	command -v openssl >/dev/null || (apt-get update && apt-get install -y openssl)

@@ -64,6 +64,8 @@ fn rename_exports(core: &[u8], renames: &HashMap<String, String>) -> Result<Vec<
             }
             module.section(&section);
         } else if let Some((id, range)) = payload.as_section() {
+            // wasmparser gives file offsets as u64; the module is in memory, so they fit.
+            let range = usize::try_from(range.start)?..usize::try_from(range.end)?;
             module.section(&RawSection { id, data: &core[range] });
         }
     }
