@@ -180,14 +180,9 @@ impl Context {
 
     /// Applies `edit` to the headers of `ns`'s response, if it has one, leaving a
     /// backend's kept lines unparsed where the edit allows (`raw_headers::edit`).
-    /// Returns whether there was a response.
-    pub fn edit_response_header(&mut self, ns: NamespaceId, edit: crate::http::raw_headers::LineEdit) -> bool {
-        match self.slot_mut(ns).and_then(|slot| slot.response.as_mut()) {
-            Some(response) => {
-                crate::http::raw_headers::edit(response, edit);
-                true
-            }
-            None => false,
+    pub fn edit_response_header(&mut self, ns: NamespaceId, edit: crate::http::raw_headers::LineEdit) {
+        if let Some(response) = self.slot_mut(ns).and_then(|slot| slot.response.as_mut()) {
+            crate::http::raw_headers::edit(response, edit);
         }
     }
 

@@ -315,7 +315,7 @@ impl HostExchange for HostState {
             return Ok(None);
         }
         Ok(Some(apply_edits(&edits, |edit| {
-            context.edit_response_header(namespace, edit);
+            context.edit_response_header(namespace, edit)
         })))
     }
 
