@@ -144,12 +144,8 @@ impl RawHeaders {
         let mut at = 0;
         let end = self.block.len() - 2;
         while at < end {
-            // Every kept line ends in CRLF, and a value holds no CR.
-            let line_end = at + memchr::memchr(b'\r', &self.block[at..end]).expect("each line ends in CRLF") + 2;
-            let line = &self.block[at..line_end];
-            let named =
-                line.len() > name.len() && line[name.len()] == b':' && line[..name.len()].eq_ignore_ascii_case(name);
-            if !named {
+            let line_end = self.line_end(at);
+            if !is_named(&self.block[at..line_end], name) {
                 self.block.copy_within(at..line_end, kept);
                 kept += line_end - at;
             }
@@ -159,6 +155,28 @@ impl RawHeaders {
         self.block.truncate(kept + 2);
         if name == b"date" {
             self.has_date = false;
+        }
+    }
+
+    /// Where the line that starts at `at` ends, after its CRLF.
+    fn line_end(&self, at: usize) -> usize {
+        // Every kept line ends in CRLF, and a value holds no CR.
+        let end = self.block.len() - 2;
+        at + memchr::memchr(b'\r', &self.block[at..end]).expect("each line ends in CRLF") + 2
+    }
+
+    /// Calls `each` with the value of every line named `name` (lowercase), in order.
+    fn each_value(&self, name: &[u8], mut each: impl FnMut(&[u8])) {
+        let mut at = 0;
+        while at < self.block.len() - 2 {
+            let line_end = self.line_end(at);
+            let line = &self.block[at..line_end - 2];
+            if is_named(line, name) {
+                // As httparse reads a value: without the spaces and tabs around it.
+                let value = line[name.len() + 1..].trim_ascii_start();
+                each(value.trim_ascii_end());
+            }
+            at = line_end;
         }
     }
 
@@ -204,6 +222,31 @@ pub fn into_map<B>(response: &mut http::Response<B>) {
         headers.extend(std::mem::take(response.headers_mut()));
         *response.headers_mut() = headers;
     }
+}
+
+/// Whether the header line `line` is named `name` (lowercase), in any case.
+fn is_named(line: &[u8], name: &[u8]) -> bool {
+    line.len() > name.len() && line[name.len()] == b':' && line[..name.len()].eq_ignore_ascii_case(name)
+}
+
+/// Calls `each` with every value of the header `name` (any case) of `response`, in
+/// order, as [`into_map`] would leave them, without building the map. A filter that
+/// checks one response header pays for that header only.
+pub fn each_value<B>(response: &http::Response<B>, name: &str, mut each: impl FnMut(&[u8])) {
+    let in_map = response.headers().get_all(name);
+    let raw = match response.extensions().get::<RawHeaders>() {
+        // A name in the map was set after the backend's lines, so it replaces theirs.
+        Some(raw) if in_map.iter().next().is_none() => raw,
+        _ => return in_map.iter().for_each(|value| each(value.as_bytes())),
+    };
+    let name = name.to_ascii_lowercase();
+    if name == CONTENT_LENGTH.as_str() {
+        if let Some(n) = raw.content_length {
+            each(n.to_string().as_bytes());
+        }
+        return;
+    }
+    raw.each_value(name.as_bytes(), each);
 }
 
 /// A header edit that can land in a response's kept lines, without building the map.
@@ -395,6 +438,46 @@ mod tests {
             into_map(&mut in_place);
             assert_eq!(in_place.headers(), on_map.headers(), "{case:?}");
         }
+    }
+
+    /// Values read from the kept lines are the values the map would hold.
+    #[test]
+    fn values_read_from_the_lines_are_the_maps() {
+        let mut response = http::Response::new(());
+        response.extensions_mut().insert(kept(
+            "Set-Cookie: a=1\r\nX-Spaced: \t two words\r\nset-cookie:b=2\r\nX-Empty:\r\nSet-Cookie-2: no\r\n\r\n",
+            Some(12),
+        ));
+        edit(&mut response, line_edit("add", "x-added", " padded "));
+        let mut on_map = response.clone();
+        into_map(&mut on_map);
+        for name in [
+            "set-cookie",
+            "SET-COOKIE",
+            "x-spaced",
+            "x-empty",
+            "content-length",
+            "x-added",
+            "x-absent",
+            "set",
+        ] {
+            let mut from_lines = Vec::new();
+            each_value(&response, name, |v| from_lines.push(v.to_vec()));
+            let from_map: Vec<_> = on_map
+                .headers()
+                .get_all(name)
+                .iter()
+                .map(|v| v.as_bytes().to_vec())
+                .collect();
+            assert_eq!(from_lines, from_map, "{name}");
+        }
+        assert!(response.headers().is_empty(), "reading built no map");
+
+        // A header set on the map after the lines were kept replaces theirs.
+        response.headers_mut().insert("set-cookie", "later=1".parse().unwrap());
+        let mut values = Vec::new();
+        each_value(&response, "Set-Cookie", |v| values.push(v.to_vec()));
+        assert_eq!(values, [b"later=1".to_vec()]);
     }
 
     #[test]

@@ -166,7 +166,7 @@ impl Context {
 
     /// The response of `ns`, to look at its status and body. Its headers may still be
     /// a backend's unparsed lines (see `http/raw_headers.rs`): read them through
-    /// [`Context::response_mut`].
+    /// `raw_headers::each_value` or [`Context::response_mut`].
     pub fn response(&self, ns: NamespaceId) -> Option<&Response> {
         self.slot(ns)?.response.as_ref()
     }

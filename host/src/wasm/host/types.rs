@@ -2,7 +2,7 @@
 //! the handle up, checks that its call is still running, and works on the request held
 //! in the store for that call.
 
-use crate::http::raw_headers::LineEdit;
+use crate::http::raw_headers::{self, LineEdit};
 use crate::http::{Body, Request, Response};
 use crate::pipeline::NamespaceId;
 use crate::wasm::bindings::weir::filter::types::{
@@ -300,7 +300,13 @@ impl HostExchange for HostState {
     fn response_header_values(&mut self, this: Resource<ExchangeHandle>, name: String) -> Outcome<Option<Vec<String>>> {
         let active = self.this_call(&this)?;
         let namespace = active.namespace;
-        Ok(active.context.response_mut(namespace).map(|r| all(r.headers(), &name)))
+        Ok(active.context.response(namespace).map(|response| {
+            let mut values = Vec::new();
+            raw_headers::each_value(response, &name, |value| {
+                values.push(String::from_utf8_lossy(value).into_owned())
+            });
+            values
+        }))
     }
 
     fn edit_response_headers(
