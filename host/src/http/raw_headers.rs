@@ -165,7 +165,7 @@ impl RawHeaders {
         at + memchr::memchr(b'\r', &self.block[at..end]).expect("each line ends in CRLF") + 2
     }
 
-    /// Calls `each` with the value of every line named `name` (lowercase), in order.
+    /// Calls `each` with the value of every line named `name` (any case), in order.
     fn each_value(&self, name: &[u8], mut each: impl FnMut(&[u8])) {
         let mut at = 0;
         while at < self.block.len() - 2 {
@@ -224,7 +224,7 @@ pub fn into_map<B>(response: &mut http::Response<B>) {
     }
 }
 
-/// Whether the header line `line` is named `name` (lowercase), in any case.
+/// Whether the header line `line` is named `name`, the two compared in any case.
 fn is_named(line: &[u8], name: &[u8]) -> bool {
     line.len() > name.len() && line[name.len()] == b':' && line[..name.len()].eq_ignore_ascii_case(name)
 }
@@ -239,8 +239,7 @@ pub fn each_value<B>(response: &http::Response<B>, name: &str, mut each: impl Fn
         Some(raw) if in_map.iter().next().is_none() => raw,
         _ => return in_map.iter().for_each(|value| each(value.as_bytes())),
     };
-    let name = name.to_ascii_lowercase();
-    if name == CONTENT_LENGTH.as_str() {
+    if name.eq_ignore_ascii_case(CONTENT_LENGTH.as_str()) {
         if let Some(n) = raw.content_length {
             each(n.to_string().as_bytes());
         }

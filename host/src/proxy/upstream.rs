@@ -57,6 +57,9 @@ pub struct Server {
     authority: Authority,
     /// Path prefix from the server URL, without a trailing `/` ("" when none).
     base_path: String,
+    /// `authority` as a Host value, made once: cloning it shares its bytes, where
+    /// making it per request would allocate a copy each time.
+    host_header: HeaderValue,
     /// The server is given by IP address, so the client's Host means more to it.
     is_ip: bool,
     keep_host: bool,
@@ -84,11 +87,13 @@ impl Server {
         let host = authority.host().trim_matches(|c| c == '[' || c == ']');
         let is_ip = host.parse::<std::net::IpAddr>().is_ok();
         let base_path = base.path().trim_end_matches('/').to_string();
+        let host_header = HeaderValue::from_str(authority.as_str()).map_err(|_| FieldError::new("url", "bad host"))?;
         Ok(Server {
             base,
             scheme,
             authority,
             base_path,
+            host_header,
             is_ip,
             keep_host,
         })
@@ -144,7 +149,12 @@ impl Server {
         let mut headers = head.headers.clone();
         hop_by_hop::strip(&mut headers);
         if head.replace_host || !headers.contains_key(HOST) {
-            headers.insert(HOST, HeaderValue::from_str(head.host)?);
+            let host = if head.host == self.authority.as_str() {
+                self.host_header.clone()
+            } else {
+                HeaderValue::from_str(head.host)?
+            };
+            headers.insert(HOST, host);
         }
 
         // Filters may have replaced an in-memory body; send its true length.

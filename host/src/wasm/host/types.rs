@@ -45,44 +45,43 @@ fn list(headers: &HeaderMap) -> Vec<(String, String)> {
         .collect()
 }
 
+/// One edit, checked. Removing a name that is not valid removes nothing: `Ok(None)`.
+fn checked(edit: &HeaderEdit) -> Result<Option<LineEdit>, String> {
+    Ok(match edit {
+        HeaderEdit::Set((name, value)) => header_pair(name, value).map(|(n, v)| Some(LineEdit::Set(n, v)))?,
+        HeaderEdit::Add((name, value)) => header_pair(name, value).map(|(n, v)| Some(LineEdit::Add(n, v)))?,
+        HeaderEdit::Remove(name) => HeaderName::from_bytes(name.as_bytes()).ok().map(LineEdit::Remove),
+    })
+}
+
 fn set(headers: &mut HeaderMap, name: &str, value: &str) -> Result<(), String> {
     let (name, value) = header_pair(name, value)?;
-    headers.insert(name, value);
+    LineEdit::Set(name, value).apply_to(headers);
     Ok(())
 }
 
 fn add(headers: &mut HeaderMap, name: &str, value: &str) -> Result<(), String> {
     let (name, value) = header_pair(name, value)?;
-    headers.append(name, value);
+    LineEdit::Add(name, value).apply_to(headers);
     Ok(())
 }
 
 fn remove(headers: &mut HeaderMap, name: &str) {
     if let Ok(name) = HeaderName::from_bytes(name.as_bytes()) {
-        headers.remove(name);
+        LineEdit::Remove(name).apply_to(headers);
     }
 }
 
 /// Checks each edit and hands it to `apply`, in order. A refused edit is skipped and
 /// the rest still apply, so one bad value in an operator's YAML does not undo the
-/// others; each refusal is reported. Removing a name that is not valid removes nothing.
+/// others; each refusal is reported.
 fn apply_edits(edits: &[HeaderEdit], mut apply: impl FnMut(LineEdit)) -> Vec<String> {
     let mut refused = Vec::new();
     for edit in edits {
-        match edit {
-            HeaderEdit::Set((name, value)) => match header_pair(name, value) {
-                Ok((name, value)) => apply(LineEdit::Set(name, value)),
-                Err(e) => refused.push(e),
-            },
-            HeaderEdit::Add((name, value)) => match header_pair(name, value) {
-                Ok((name, value)) => apply(LineEdit::Add(name, value)),
-                Err(e) => refused.push(e),
-            },
-            HeaderEdit::Remove(name) => {
-                if let Ok(name) = HeaderName::from_bytes(name.as_bytes()) {
-                    apply(LineEdit::Remove(name));
-                }
-            }
+        match checked(edit) {
+            Ok(Some(edit)) => apply(edit),
+            Ok(None) => {}
+            Err(e) => refused.push(e),
         }
     }
     refused
