@@ -24,8 +24,6 @@ test: deps lint build unit
 # built-in filters build for. Does nothing when they are already there.
 toolchain:
 	rustup toolchain install
-	rustup target add wasm32-wasip2
-	rustup component add rustfmt clippy
 
 deps: toolchain
 	# The JWT and basic-auth tests make keys and hashes with the openssl CLI; Node runs
