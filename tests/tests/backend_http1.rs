@@ -272,8 +272,9 @@ async fn response_header_edits_keep_the_backend_lines_they_do_not_touch() {
     assert_eq!(body, "ok");
     let mut lines: Vec<&str> = head.lines().collect();
     // The backend's Date was removed, so Weir states its own, as for any response.
+    assert!(!head.contains("1994"), "{head}");
     let date = lines.iter().position(|l| l.starts_with("date: ")).expect(head);
-    assert_ne!(lines.remove(date), "date: Sun, 06 Nov 1994 08:49:37 GMT");
+    lines.remove(date);
     assert_eq!(
         lines,
         [

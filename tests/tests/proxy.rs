@@ -170,6 +170,7 @@ filters:
             X-Canary: {{exact: "yes"}}
     mirrorPool:
       servers: [{{url: {mirror}}}]
+      setUpstreamHost: true
       filter:
         urls:
           - methods: [POST]
@@ -203,6 +204,11 @@ filters:
     assert!(mirrored, "mirror saw {} requests", b[2].hits());
     let bodies: Vec<String> = b[2].requests().iter().map(|r| r.body.clone()).collect();
     assert!(bodies.contains(&"order 1".to_string()), "{bodies:?}");
+    // setUpstreamHost: the mirror hears its own name, not the client's.
+    let mirror_host = b[2].url().trim_start_matches("http://").to_string();
+    for request in b[2].requests() {
+        assert_eq!(request.header("host"), Some(mirror_host.as_str()));
+    }
     assert_eq!(
         b[2].requests().iter().filter(|r| r.method == "GET").count(),
         0,
