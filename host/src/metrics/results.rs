@@ -39,7 +39,7 @@ impl ResultCounts {
                 Some(name) => name,
                 None => slot.name.get_or_init(|| result.into()),
             };
-            if **name == *result {
+            if same(name, result) {
                 slot.count.fetch_add(1, Relaxed);
                 return;
             }
@@ -64,6 +64,15 @@ impl ResultCounts {
     pub fn total(&self) -> u64 {
         self.counts().iter().map(|(_, n)| n).sum()
     }
+}
+
+/// String equality that never hands `memcmp` an empty string. An empty `Box<str>` points
+/// at a dangling address, and glibc's AVX-512 `memcmp` reads even zero bytes with a
+/// masked load; on the AMD EPYC the benchmarks run on, a masked load of an unmapped
+/// address takes a microcode assist of about 125 ns. Success is counted as `""` on
+/// every call of every filter, so that assist was 0.7% of a proxied request's CPU.
+fn same(name: &str, result: &str) -> bool {
+    name.len() == result.len() && (result.is_empty() || name == result)
 }
 
 #[cfg(test)]

@@ -67,13 +67,13 @@ impl WasmFilter {
     /// Runs one phase call and counts it in the filter's figures.
     async fn run(&self, ctx: &mut Context, ns: NamespaceId, phase: Phase) -> Outcome {
         let started = Instant::now();
-        let outcome = self.call(ctx, ns, phase).await;
+        let outcome = self.call(ctx, ns, phase, started).await;
         self.meter.finished(outcome.result(), started.elapsed());
         self.meter.set_idle_instances(self.pool.idle());
         outcome
     }
 
-    async fn call(&self, ctx: &mut Context, ns: NamespaceId, phase: Phase) -> Outcome {
+    async fn call(&self, ctx: &mut Context, ns: NamespaceId, phase: Phase, started: Instant) -> Outcome {
         let instance = match self.instance().await {
             Ok(instance) => instance,
             Err(e) => return self.failed(&e),
@@ -87,7 +87,7 @@ impl WasmFilter {
             instance: Some(instance),
         };
         let running = call.instance.as_mut().expect("set just above");
-        let (context, result) = running.call(phase, taken, ns).await;
+        let (context, result) = running.call(phase, taken, ns, started).await;
         *call.ctx = context;
         let instance = call.instance.take().expect("taken only here or on drop");
         match result {
