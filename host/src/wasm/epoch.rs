@@ -14,9 +14,30 @@ use std::thread::Thread;
 use std::time::Duration;
 use wasmtime::Engine;
 
-/// How often the epoch advances while guests run. A deadline is a whole number of
-/// ticks, so a timeout is enforced to within about one tick.
-pub const EPOCH_TICK: Duration = Duration::from_millis(1);
+/// How often the epoch advances while guests run, at most. Each tick wakes a thread, and
+/// on a busy single core each wake-up costs about 20 µs of context switches in a VM: at
+/// one tick per millisecond that was 2% of the CPU. The default timeout of 100 ms needs
+/// nothing finer than this.
+const COARSEST_TICK: Duration = Duration::from_millis(5);
+
+/// The finest tick, for filters with timeouts of 20 ms or less.
+const FINEST_TICK: Duration = Duration::from_millis(1);
+
+/// The tick now in use, in microseconds: the coarsest that enforces every filter's
+/// timeout to within a twentieth of it (see [`enforce_within`]).
+static TICK_MICROS: AtomicU64 = AtomicU64::new(COARSEST_TICK.as_micros() as u64);
+
+/// Makes the ticker fine enough to enforce `timeout` to within about a twentieth of it
+/// (never finer than 1 ms). Called for every instance made; the tick never coarsens
+/// again, which errs on the side of precision after a filter is removed.
+pub fn enforce_within(timeout: Duration) {
+    let wanted = (timeout / 20).clamp(FINEST_TICK, COARSEST_TICK);
+    TICK_MICROS.fetch_min(wanted.as_micros() as u64, SeqCst);
+}
+
+fn tick() -> Duration {
+    Duration::from_micros(TICK_MICROS.load(SeqCst))
+}
 
 /// Ticks with no call started and none running before the ticker rests. Short, so that
 /// a quiet proxy wakes at most this many times after its last call.
@@ -51,7 +72,7 @@ fn tick_while_calls_run(engine: &Engine) -> ! {
     let mut last_started = 0;
     let mut quiet = 0;
     loop {
-        std::thread::sleep(EPOCH_TICK);
+        std::thread::sleep(tick());
         engine.increment_epoch();
         let calls = CALLS.load(SeqCst);
         let started = calls >> 32;
@@ -102,5 +123,29 @@ impl Drop for GuestRunning {
 
 /// The number of ticks in `duration`, at least one.
 pub fn ticks(duration: Duration) -> u64 {
-    (duration.as_micros() / EPOCH_TICK.as_micros()).max(1) as u64
+    (duration.as_micros() / tick().as_micros()).max(1) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tick_is_a_twentieth_of_the_tightest_timeout_within_its_bounds() {
+        // The tick is global and only ever gets finer, so this test goes from coarse to
+        // fine; other tests in this process only make it finer still.
+        enforce_within(Duration::from_secs(10));
+        assert!(
+            tick() <= COARSEST_TICK,
+            "a long timeout asks for no more than the coarsest tick"
+        );
+        enforce_within(Duration::from_millis(40));
+        assert!(tick() <= Duration::from_millis(2));
+        enforce_within(Duration::from_millis(3));
+        assert_eq!(tick(), FINEST_TICK, "never finer than 1 ms");
+        enforce_within(Duration::from_secs(1));
+        assert_eq!(tick(), FINEST_TICK, "a later, looser timeout does not coarsen it");
+        assert_eq!(ticks(Duration::from_millis(100)), 100);
+        assert_eq!(ticks(Duration::ZERO), 1, "a deadline is at least one tick away");
+    }
 }
