@@ -418,3 +418,18 @@ filters:
         env = dict(os.environ)
         env["WEIR_LOG"] = "warn"
         return env
+
+
+def make_certificate(work):
+    """A self-signed P-256 certificate for 127.0.0.1 and localhost, made afresh."""
+    cert, key = os.path.join(work, "cert.pem"), os.path.join(work, "key.pem")
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+            "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost",
+            "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
