@@ -68,7 +68,7 @@ impl ResultCounts {
 
 /// String equality that never hands `memcmp` an empty string. An empty `Box<str>` points
 /// at a dangling address, and glibc's AVX-512 `memcmp` reads even zero bytes with a
-/// masked load; on the AMD EPYC the benchmarks run on, a masked load of an unmapped
+/// masked load; on the Intel Xeon it was measured on, a masked load of an unmapped
 /// address takes a microcode assist of about 125 ns. Success is counted as `""` on
 /// every call of every filter, so that assist was 0.7% of a proxied request's CPU.
 fn same(name: &str, result: &str) -> bool {
