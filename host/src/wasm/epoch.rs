@@ -27,12 +27,17 @@ const FINEST_TICK: Duration = Duration::from_millis(1);
 /// timeout to within a twentieth of it (see [`enforce_within`]).
 static TICK_MICROS: AtomicU64 = AtomicU64::new(COARSEST_TICK.as_micros() as u64);
 
-/// Makes the ticker fine enough to enforce `timeout` to within about a twentieth of it
-/// (never finer than 1 ms). Called for every instance made; the tick never coarsens
-/// again, which errs on the side of precision after a filter is removed.
+/// Makes the ticker fine enough for a filter whose calls may run for `timeout`. Called
+/// once per filter built; the tick never coarsens again, which errs on the side of
+/// precision after a filter is removed.
 pub fn enforce_within(timeout: Duration) {
-    let wanted = (timeout / 20).clamp(FINEST_TICK, COARSEST_TICK);
-    TICK_MICROS.fetch_min(wanted.as_micros() as u64, SeqCst);
+    TICK_MICROS.fetch_min(tick_for(timeout).as_micros() as u64, SeqCst);
+}
+
+/// The tick that enforces `timeout` to within about a twentieth of it, kept between the
+/// finest and the coarsest tick.
+fn tick_for(timeout: Duration) -> Duration {
+    (timeout / 20).clamp(FINEST_TICK, COARSEST_TICK)
 }
 
 fn tick() -> Duration {
@@ -131,18 +136,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_tick_is_a_twentieth_of_the_tightest_timeout_within_its_bounds() {
-        // The tick is global and only ever gets finer, so this test goes from coarse to
-        // fine; other tests in this process only make it finer still.
-        enforce_within(Duration::from_secs(10));
-        assert!(
-            tick() <= COARSEST_TICK,
-            "a long timeout asks for no more than the coarsest tick"
-        );
-        enforce_within(Duration::from_millis(40));
-        assert!(tick() <= Duration::from_millis(2));
+    fn the_tick_is_a_twentieth_of_the_timeout_within_its_bounds() {
+        assert_eq!(tick_for(Duration::from_secs(10)), COARSEST_TICK);
+        assert_eq!(tick_for(Duration::from_millis(100)), Duration::from_millis(5));
+        assert_eq!(tick_for(Duration::from_millis(40)), Duration::from_millis(2));
+        assert_eq!(tick_for(Duration::from_millis(3)), FINEST_TICK);
+    }
+
+    #[test]
+    fn the_tick_follows_the_tightest_timeout_and_never_coarsens() {
+        // The tick is global, and other tests in this process may have made it finer
+        // already; 3 ms asks for the finest, so the outcome does not depend on them.
         enforce_within(Duration::from_millis(3));
-        assert_eq!(tick(), FINEST_TICK, "never finer than 1 ms");
+        assert_eq!(tick(), FINEST_TICK);
         enforce_within(Duration::from_secs(1));
         assert_eq!(tick(), FINEST_TICK, "a later, looser timeout does not coarsen it");
         assert_eq!(ticks(Duration::from_millis(100)), 100);

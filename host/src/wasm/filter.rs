@@ -2,6 +2,7 @@
 //! isolated mode), runs a phase, and turns failures into its failure policy.
 
 use super::bindings::weir::filter::types::{Outcome as WireOutcome, Phases};
+use super::epoch;
 use super::host::build_response;
 use super::instance::{CallError, Instance, InstanceRecipe, Phase};
 use super::instance_pool::InstancePool;
@@ -38,6 +39,8 @@ impl WasmFilter {
         meter: FilterMeter,
         module: Option<std::path::PathBuf>,
     ) -> Result<WasmFilter, CallError> {
+        // Once per filter, not per instance: isolated mode makes one per call.
+        epoch::enforce_within(recipe.timeout);
         let first = Instance::create(&recipe).await?;
         let phases = first.phases;
         let pool = InstancePool::new();

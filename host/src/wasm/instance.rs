@@ -6,7 +6,7 @@ use super::bindings::weir::filter::types::{Outcome as WireOutcome, Phases};
 use super::bindings::Filter as FilterBindings;
 use super::compiled::Compiled;
 use super::engine::engine;
-use super::epoch::{self, ticks, GuestRunning};
+use super::epoch::{ticks, GuestRunning};
 use super::handles::ExchangeHandle;
 use super::http_policy::HttpPolicy;
 use super::limits::{DeadlineExceeded, MemoryCap, MemoryCapExceeded};
@@ -86,7 +86,6 @@ impl Instance {
     pub async fn create(recipe: &InstanceRecipe) -> Result<Instance, CallError> {
         // Instantiation runs the component's start code and `init` runs guest code:
         // both under a deadline, so the epoch must move.
-        epoch::enforce_within(recipe.timeout);
         let _running = GuestRunning::start();
         let state = HostState::new(
             recipe.identity.clone(),
