@@ -27,6 +27,20 @@ class Layout:
     load_cpus: str
     workers: int
 
+    @staticmethod
+    def pinned(workers):
+        """The proxy's workers on the first cores; the loader and the backend share the
+        rest."""
+        cores = os.cpu_count()
+        if cores < workers + 1:
+            raise SystemExit(f"bench: {workers} proxy worker(s) need at least {workers + 1} cores; this machine has {cores}")
+        return Layout(proxy_cpus=cpu_list(0, workers - 1), load_cpus=cpu_list(workers, cores - 1), workers=workers)
+
+
+def cpu_list(first, last):
+    """A taskset CPU list."""
+    return str(first) if first == last else f"{first}-{last}"
+
 
 @dataclass
 class Scenario:

@@ -12,6 +12,12 @@ import subprocess
 
 H1, H2C, TLS, CHAIN, WASM_POOL, WASM_INSTANCE = range(6)
 
+def example_filter(root):
+    """The example custom filter of scenario (f), built by the tests' build script into
+    the repository's own target directory (never CARGO_TARGET_DIR: see tests/build.rs)."""
+    return os.path.join(root, "target", "examples-wasm", "wasm32-wasip2", "release", "api_key_filter.wasm")
+
+
 # What scenario (e) checks and sets, the same for every proxy.
 API_KEY = "k-bench"
 REQUEST_HEADER = ("X-Source", "bench")
