@@ -16,51 +16,100 @@ struct Counter {
     expires: Option<Instant>,
 }
 
+impl Counter {
+    fn live_at(&self, now: Instant) -> bool {
+        self.expires.is_none_or(|at| at > now)
+    }
+}
+
 /// The counters of one filter of one pipeline.
 #[derive(Debug, Default)]
 pub struct StateScope {
-    counters: Mutex<HashMap<String, Counter>>,
+    counters: Mutex<Counters>,
 }
 
-fn expiry(ttl_millis: Option<u64>) -> Option<Instant> {
-    ttl_millis.map(|ms| Instant::now() + Duration::from_millis(ms))
+/// The map, and when to next drop its expired keys.
+#[derive(Debug, Default)]
+struct Counters {
+    map: HashMap<String, Counter>,
+    /// An expired key is dropped when it is next read, but a key that is never read
+    /// again (the rate limiter's counter of a past period) would stay for good. So once
+    /// the map reaches this size it is swept, and the mark set at twice what is left:
+    /// a sweep's cost is spread over at least as many new keys as it kept.
+    sweep_at: usize,
 }
 
-impl StateScope {
-    fn live(map: &mut HashMap<String, Counter>, key: &str) -> Option<i64> {
-        let counter = *map.get(key)?;
-        if counter.expires.is_some_and(|at| at <= Instant::now()) {
-            map.remove(key);
+/// The smallest map that is ever swept.
+const FIRST_SWEEP: usize = 64;
+
+fn expiry(now: Instant, ttl_millis: Option<u64>) -> Option<Instant> {
+    ttl_millis.map(|ms| now + Duration::from_millis(ms))
+}
+
+impl Counters {
+    /// The live value of `key`, dropping it if it has expired.
+    fn live(&mut self, key: &str, now: Instant) -> Option<i64> {
+        let counter = *self.map.get(key)?;
+        if !counter.live_at(now) {
+            self.map.remove(key);
             return None;
         }
         Some(counter.value)
     }
 
+    /// Sets `key`, reusing its entry when there is one: the common case (the same key
+    /// counted again) allocates nothing.
+    fn set(&mut self, key: &str, counter: Counter, now: Instant) {
+        if let Some(slot) = self.map.get_mut(key) {
+            *slot = counter;
+            return;
+        }
+        if self.map.len() >= self.sweep_at.max(FIRST_SWEEP) {
+            self.map.retain(|_, c| c.live_at(now));
+            self.sweep_at = self.map.len() * 2;
+        }
+        self.map.insert(key.to_string(), counter);
+    }
+}
+
+impl StateScope {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Counters> {
+        self.counters.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     pub fn add(&self, key: &str, delta: i64, ttl_millis: Option<u64>) -> i64 {
-        let mut map = self.counters.lock().unwrap_or_else(|e| e.into_inner());
-        let value = Self::live(&mut map, key).unwrap_or(0).wrapping_add(delta);
-        let expires = expiry(ttl_millis);
-        map.insert(key.to_string(), Counter { value, expires });
+        let mut counters = self.lock();
+        // One clock read serves both the liveness check and the new expiry.
+        let now = Instant::now();
+        let value = counters.live(key, now).unwrap_or(0).wrapping_add(delta);
+        let expires = expiry(now, ttl_millis);
+        counters.set(key, Counter { value, expires }, now);
         value
     }
 
     pub fn get(&self, key: &str) -> Option<i64> {
-        let mut map = self.counters.lock().unwrap_or_else(|e| e.into_inner());
-        Self::live(&mut map, key)
+        self.lock().live(key, Instant::now())
     }
 
     pub fn compare_and_swap(&self, key: &str, expected: Option<i64>, new: i64, ttl_millis: Option<u64>) -> bool {
-        let mut map = self.counters.lock().unwrap_or_else(|e| e.into_inner());
-        if Self::live(&mut map, key) != expected {
+        let mut counters = self.lock();
+        let now = Instant::now();
+        if counters.live(key, now) != expected {
             return false;
         }
-        let expires = expiry(ttl_millis);
-        map.insert(key.to_string(), Counter { value: new, expires });
+        let expires = expiry(now, ttl_millis);
+        counters.set(key, Counter { value: new, expires }, now);
         true
     }
 
     pub fn remove(&self, key: &str) {
-        self.counters.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+        self.lock().map.remove(key);
+    }
+
+    /// How many keys the scope holds, live or not yet swept.
+    #[cfg(test)]
+    fn keys(&self) -> usize {
+        self.lock().map.len()
     }
 }
 
@@ -127,6 +176,23 @@ mod tests {
         assert_eq!(scope.get("k"), Some(9));
         scope.remove("k");
         assert_eq!(scope.get("k"), None);
+    }
+
+    /// Keys that expire and are never read again (the rate limiter makes one per
+    /// period) must not pile up: the map is swept as it grows.
+    #[test]
+    fn expired_keys_that_are_never_read_again_are_swept() {
+        let scope = StateScope::default();
+        scope.add("kept", 1, None);
+        for period in 0..10_000 {
+            scope.add(&format!("period/{period}"), 1, Some(0));
+        }
+        assert!(scope.keys() <= FIRST_SWEEP, "{} keys held", scope.keys());
+        assert_eq!(scope.get("kept"), Some(1));
+        for period in 0..1_000 {
+            scope.add(&format!("live/{period}"), 1, None);
+        }
+        assert_eq!(scope.keys(), 1_001, "a sweep dropped a live key");
     }
 
     #[test]
