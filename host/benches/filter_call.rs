@@ -1,5 +1,7 @@
-//! The cost of one WASM filter call on the request path: a no-op filter and a filter
-//! that sets one header, with a pool of instances and with a fresh instance per call.
+//! The cost of one WASM filter call: a no-op filter and a filter that sets one header,
+//! with a pool of instances and with a fresh instance per call; and each built-in filter
+//! of the bench's scenario (e), configured as there (a header check, a rate limiter far
+//! above the rate reached, a request header set, a response header set).
 //!
 //! `cargo bench -p weir --bench filter_call`. The guests come from `tests/guests`,
 //! built here first (outside the measurement).
@@ -12,6 +14,11 @@ use std::sync::Arc;
 use weir::config::FilterSpec;
 use weir::http::{Body, Request};
 use weir::pipeline::{BuildContext, Context, Filter, FilterKinds, NamespaceId};
+
+/// The allocator the `weir` binary runs with, so that allocation costs here are the
+/// ones requests pay.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// Builds the guest filters and returns the directory holding the components.
 fn guests() -> PathBuf {
@@ -40,6 +47,26 @@ fn build(dir: &Path, module: &str, isolation: &str) -> std::sync::Arc<dyn Filter
     kinds.get("Wasm").unwrap().build(&spec, &context).unwrap().filter
 }
 
+/// A built-in filter kind from its YAML spec.
+fn builtin(yaml: &str) -> Arc<dyn Filter> {
+    let spec: FilterSpec = serde_yaml::from_str(yaml).unwrap();
+    let kinds = FilterKinds::builtin();
+    let kind = kinds.get(&spec.kind).unwrap();
+    kind.build(&spec, &BuildContext::new("bench", ".")).unwrap().filter
+}
+
+/// The filters of scenario (e), as `bench/lib/peers.py` configures them.
+const CHAIN: [(&str, &str); 4] = [
+    ("validator", "{name: v, kind: Validator, headers: {X-Api-Key: {values: [k-bench]}}}"),
+    (
+        "rate_limiter",
+        "{name: l, kind: RateLimiter, defaultPolicyRef: generous, policies: [{name: generous, \
+         limitForPeriod: 100000000, limitRefreshPeriod: 1s, timeoutDuration: 0s}]}",
+    ),
+    ("request_adaptor", "{name: q, kind: RequestAdaptor, header: {set: {X-Bench-Request: yes}}}"),
+    ("response_adaptor", "{name: r, kind: ResponseAdaptor, header: {set: {X-Bench-Response: yes}}}"),
+];
+
 fn request() -> Request {
     let mut request = http::Request::new(Body::Empty);
     *request.uri_mut() = "/bench?x=1".parse().unwrap();
@@ -49,7 +76,15 @@ fn request() -> Request {
             "value".parse().unwrap(),
         );
     }
+    request.headers_mut().insert("x-api-key", "k-bench".parse().unwrap());
     request
+}
+
+fn response() -> weir::http::Response {
+    let mut response = http::Response::new(Body::Empty);
+    response.headers_mut().insert("content-type", "text/plain".parse().unwrap());
+    response.headers_mut().insert("content-length", "128".parse().unwrap());
+    response
 }
 
 fn filter_call(c: &mut Criterion) {
@@ -65,6 +100,20 @@ fn filter_call(c: &mut Criterion) {
             let filter = build(&dir, module, isolation);
             let mut ctx = Context::new(request(), addr, Arc::from([]));
             group.bench_function(format!("{name}/{isolation}"), |b| {
+                b.iter(|| runtime.block_on(filter.on_request(&mut ctx, NamespaceId::DEFAULT)))
+            });
+        }
+    }
+    for (name, yaml) in CHAIN {
+        let filter = builtin(yaml);
+        let mut ctx = Context::new(request(), addr, Arc::from([]));
+        if filter.has_response_phase() {
+            ctx.set_response(NamespaceId::DEFAULT, response());
+            group.bench_function(format!("builtin/{name}"), |b| {
+                b.iter(|| runtime.block_on(filter.on_response(&mut ctx, NamespaceId::DEFAULT)))
+            });
+        } else {
+            group.bench_function(format!("builtin/{name}"), |b| {
                 b.iter(|| runtime.block_on(filter.on_request(&mut ctx, NamespaceId::DEFAULT)))
             });
         }
