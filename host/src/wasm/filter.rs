@@ -45,7 +45,7 @@ impl WasmFilter {
         let phases = first.phases;
         let pool = InstancePool::new();
         if settings.isolation == Isolation::Pool {
-            pool.put(first);
+            pool.put(Box::new(first));
         }
         meter.set_idle_instances(pool.idle());
         Ok(WasmFilter {
@@ -58,13 +58,13 @@ impl WasmFilter {
         })
     }
 
-    async fn instance(&self) -> Result<Instance, CallError> {
+    async fn instance(&self) -> Result<Box<Instance>, CallError> {
         if self.settings.isolation == Isolation::Pool {
             if let Some(instance) = self.pool.take() {
                 return Ok(instance);
             }
         }
-        Instance::create(&self.recipe).await
+        Instance::create(&self.recipe).await.map(Box::new)
     }
 
     /// Runs one phase call and counts it in the filter's figures.
@@ -154,12 +154,12 @@ impl WasmFilter {
 /// an arbitrary point, is dropped rather than pooled.
 struct InFlight<'a> {
     ctx: &'a mut Context,
-    instance: Option<Instance>,
+    instance: Option<Box<Instance>>,
 }
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        if let Some(context) = self.instance.as_mut().and_then(Instance::reclaim) {
+        if let Some(context) = self.instance.as_mut().and_then(|instance| instance.reclaim()) {
             *self.ctx = context;
         }
     }

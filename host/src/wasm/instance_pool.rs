@@ -1,4 +1,7 @@
 //! Idle initialised instances of one filter, reused across requests.
+//!
+//! Instances are boxed: one moves out of the pool and back on every call, and a box
+//! moves as a pointer, where the instance itself is near 200 bytes copied each way.
 
 use super::instance::Instance;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
@@ -9,7 +12,7 @@ use std::sync::Mutex;
 const MAX_IDLE: usize = 64;
 
 pub struct InstancePool {
-    idle: Mutex<Vec<Instance>>,
+    idle: Mutex<Vec<Box<Instance>>>,
     /// `idle.len()`, readable without the lock (for the metrics).
     count: AtomicUsize,
 }
@@ -23,7 +26,7 @@ impl InstancePool {
     }
 
     /// An idle instance, most recently used first (its memory is warm in cache).
-    pub fn take(&self) -> Option<Instance> {
+    pub fn take(&self) -> Option<Box<Instance>> {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         let taken = idle.pop();
         self.count.store(idle.len(), Relaxed);
@@ -32,7 +35,7 @@ impl InstancePool {
 
     /// Returns a healthy instance after a call. Only instances whose call succeeded
     /// come back: a trapped one may be in any state.
-    pub fn put(&self, instance: Instance) {
+    pub fn put(&self, instance: Box<Instance>) {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         if idle.len() < MAX_IDLE {
             idle.push(instance);
