@@ -10,7 +10,7 @@
 //! starts afresh).
 
 use serde::Deserialize;
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use weir_builtin_common::{parse_millis, StringMatcher, StringMatcherSpec};
 use weir_sdk::{clock, state, BuiltResponse, Config, Exchange, Filter, Outcome};
 
@@ -70,6 +70,9 @@ struct Limiter {
     /// The shared epoch once this instance has read it. It is written once and never
     /// changes, so reading it again on every request would be a wasted host call.
     epoch: Cell<Option<u64>>,
+    /// The last period counted and its counter's key: formatted once per period, not
+    /// once per request.
+    period_key: RefCell<(u64, String)>,
 }
 
 impl Limiter {
@@ -107,11 +110,20 @@ impl Limiter {
             }
             // The counter must outlive its period; a second of slack covers slow callers.
             let ttl = start + self.period_millis + 1000 - now_millis;
-            if state::add(&format!("{}/{period}", self.key), 1, Some(ttl)) <= self.limit {
+            if self.count(period, ttl) <= self.limit {
                 return Some(wait);
             }
             period += 1;
         }
+    }
+
+    /// Adds one to `period`'s shared counter and returns the new count.
+    fn count(&self, period: u64, ttl_millis: u64) -> i64 {
+        let mut cached = self.period_key.borrow_mut();
+        if cached.0 != period {
+            *cached = (period, format!("{}/{period}", self.key));
+        }
+        state::add(&cached.1, 1, Some(ttl_millis))
     }
 
     /// The epoch every instance numbers periods from: the first to ask sets it.
@@ -156,6 +168,7 @@ fn policy_limiter(
         period_millis,
         timeout_millis,
         epoch: Cell::new(None),
+        period_key: RefCell::new((u64::MAX, String::new())),
     })
 }
 
