@@ -57,14 +57,23 @@ fn builtin(yaml: &str) -> Arc<dyn Filter> {
 
 /// The filters of scenario (e), as `bench/lib/peers.py` configures them.
 const CHAIN: [(&str, &str); 4] = [
-    ("validator", "{name: v, kind: Validator, headers: {X-Api-Key: {values: [k-bench]}}}"),
+    (
+        "validator",
+        "{name: v, kind: Validator, headers: {X-Api-Key: {values: [k-bench]}}}",
+    ),
     (
         "rate_limiter",
         "{name: l, kind: RateLimiter, defaultPolicyRef: generous, policies: [{name: generous, \
          limitForPeriod: 100000000, limitRefreshPeriod: 1s, timeoutDuration: 0s}]}",
     ),
-    ("request_adaptor", "{name: q, kind: RequestAdaptor, header: {set: {X-Bench-Request: yes}}}"),
-    ("response_adaptor", "{name: r, kind: ResponseAdaptor, header: {set: {X-Bench-Response: yes}}}"),
+    (
+        "request_adaptor",
+        "{name: q, kind: RequestAdaptor, header: {set: {X-Bench-Request: yes}}}",
+    ),
+    (
+        "response_adaptor",
+        "{name: r, kind: ResponseAdaptor, header: {set: {X-Bench-Response: yes}}}",
+    ),
 ];
 
 fn request() -> Request {
@@ -82,7 +91,9 @@ fn request() -> Request {
 
 fn response() -> weir::http::Response {
     let mut response = http::Response::new(Body::Empty);
-    response.headers_mut().insert("content-type", "text/plain".parse().unwrap());
+    response
+        .headers_mut()
+        .insert("content-type", "text/plain".parse().unwrap());
     response.headers_mut().insert("content-length", "128".parse().unwrap());
     response
 }
