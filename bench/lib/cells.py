@@ -80,6 +80,8 @@ class Cell:
     cpu_seconds: float = 0.0
     peak_rss_mib: float = 0.0
     variant: str = ""
+    # Seconds stolen from the proxy's CPUs by the hypervisor during the measured run.
+    steal_seconds: float = 0.0
     # The rounds a combined cell was made from (see `combine`), in the order run.
     rounds: list = field(default_factory=list)
 
@@ -92,6 +94,11 @@ class Cell:
     def busy(self, workers):
         """Share of the proxy's cores it kept busy: near 1 means the proxy was the bound."""
         return self.cpu_seconds / self.run.seconds / workers if self.run.seconds else 0.0
+
+    def steal(self, workers):
+        """Share of the proxy's cores' time the hypervisor took: the proxy could not run
+        then, so it loses rps and gains latency it did not cause."""
+        return self.steal_seconds / self.run.seconds / workers if self.run.seconds else 0.0
 
 
 def combine(rounds):
@@ -113,6 +120,7 @@ def combine(rounds):
         cpu_seconds=sum(r.cpu_seconds for r in rounds),
         peak_rss_mib=max(r.peak_rss_mib for r in rounds),
         variant=first.variant,
+        steal_seconds=sum(r.steal_seconds for r in rounds),
         rounds=rounds,
     )
 
@@ -169,24 +177,28 @@ class Bench:
         )
 
     def measure(self, peer, loader):
-        """Warm-up (discarded), then a measured run with the proxy's CPU and peak RSS."""
+        """Warm-up (discarded), then a measured run with the proxy's CPU, its peak RSS and
+        the time stolen from its CPUs."""
         loader(self.warmup, None)
         pids = procstat.tree(peer.process.pid)
         procstat.reset_peak_rss(pids)
         cpu_before = procstat.cpu_seconds(pids)
+        steal_before = procstat.steal_seconds(self.layout.proxy_cpus)
         run = loader(self.seconds)
         cpu = procstat.cpu_seconds(pids) - cpu_before
+        steal = procstat.steal_seconds(self.layout.proxy_cpus) - steal_before
         peak = procstat.peak_rss_mib(pids)
         if peer.name == "weir":
             self.weir_peak_rss_mib = max(self.weir_peak_rss_mib, peak)
-        return cpu, peak, run
+        return cpu, peak, steal, run
 
     def cell(self, scenario, peer, offset, variant="", round_=1):
         loader = self.loader(scenario, peer.port(offset), scenario.scheme, f"{peer.name}-{scenario.key}.log")
         print(f"  {scenario.key} round {round_} {peer.name} {variant}".rstrip(), end=" ", flush=True)
-        cpu, peak, run = self.measure(peer, loader)
-        print(f"{run.rps:,.0f} rps, p99 {run.p99_ms:.2f} ms {'; '.join(run.problems)}", flush=True)
-        return Cell(scenario.key, peer.name, run, cpu, peak, variant)
+        cpu, peak, steal, run = self.measure(peer, loader)
+        stolen = f", {steal / run.seconds / self.layout.workers:.0%} stolen" if steal and run.seconds else ""
+        print(f"{run.rps:,.0f} rps, p99 {run.p99_ms:.2f} ms{stolen} {'; '.join(run.problems)}", flush=True)
+        return Cell(scenario.key, peer.name, run, cpu, peak, variant, steal_seconds=steal)
 
     def in_rounds(self, peers, turn, measure):
         """`measure(peer, round)` for every peer in every round, the order rotating by
@@ -206,9 +218,9 @@ class Bench:
             f"backend-{scenario.key}.log",
         )
         print(f"  {scenario.key} backend ceiling", end=" ", flush=True)
-        cpu, peak, run = self.measure(self.backend, loader)
+        cpu, peak, steal, run = self.measure(self.backend, loader)
         print(f"{run.rps:,.0f} rps", flush=True)
-        self.ceilings[scenario.key] = Cell(scenario.key, "backend", run, cpu, peak)
+        self.ceilings[scenario.key] = Cell(scenario.key, "backend", run, cpu, peak, steal_seconds=steal)
 
     def at_rate(self, peer, offset, total_rps, label, round_=1):
         """Latency at a fixed request rate, over HTTP/1.1 keep-alive."""
@@ -223,9 +235,10 @@ class Bench:
             )
 
         print(f"  {label} round {round_} {peer.name} at {total_rps:,.0f} rps", end=" ", flush=True)
-        cpu, peak, run = self.measure(peer, loader)
-        print(f"p50 {run.p50_ms:.3f} ms, p99 {run.p99_ms:.3f} ms {'; '.join(run.problems)}", flush=True)
-        return Cell(label, peer.name, run, cpu, peak)
+        cpu, peak, steal, run = self.measure(peer, loader)
+        stolen = f", {steal / run.seconds / self.layout.workers:.0%} stolen" if steal and run.seconds else ""
+        print(f"p50 {run.p50_ms:.3f} ms, p99 {run.p99_ms:.3f} ms{stolen} {'; '.join(run.problems)}", flush=True)
+        return Cell(label, peer.name, run, cpu, peak, steal_seconds=steal)
 
     def run(self, only):
         scenarios = [s for s in SCENARIOS if s.key in only]

@@ -1,5 +1,6 @@
 """What a server process costs, read from /proc: CPU seconds (user + system, all threads)
-and resident memory, summed over the process and its children (nginx's workers)."""
+and resident memory, summed over the process and its children (nginx's workers); and the
+steal time of CPUs, for telling a slow round from a round the hypervisor took time from."""
 
 import os
 
@@ -69,3 +70,22 @@ def reset_peak_rss(pids):
                 f.write("5")
         except OSError:
             pass
+
+
+def _cpus(cpu_list):
+    """The CPU numbers of a taskset list such as "0" or "1-3"."""
+    first, _, last = cpu_list.partition("-")
+    return range(int(first), int(last or first) + 1)
+
+
+def steal_seconds(cpu_list):
+    """Seconds the hypervisor ran something else while these CPUs had work (the `steal`
+    column of /proc/stat), summed over the CPUs, since boot. On bare metal it stays 0."""
+    wanted = {f"cpu{n}" for n in _cpus(cpu_list)}
+    total = 0
+    with open("/proc/stat") as f:
+        for line in f:
+            fields = line.split()
+            if fields and fields[0] in wanted and len(fields) > 8:
+                total += int(fields[8])
+    return total / TICKS

@@ -11,6 +11,9 @@ from cells import SCENARIOS, version
 # A scenario whose rps is this close to the loader-and-backend ceiling is bound by them.
 BACKEND_BOUND = 0.9
 
+# A round that lost this share of the proxy's CPU time to steal is named in its note.
+STEAL_NOTED = 0.02
+
 
 def machine():
     model = "unknown"
@@ -53,6 +56,16 @@ def per_round(cell, base, measure):
     return [f"rounds: {ratios}"]
 
 
+def stolen(cell, workers):
+    """The steal share of each round, when some round lost enough to matter: such a
+    round's rps and p99 measure the hypervisor as much as the proxy."""
+    rounds = cell.rounds or [cell]
+    shares = [r.steal(workers) for r in rounds]
+    if max(shares) < STEAL_NOTED:
+        return []
+    return ["CPU stolen by the hypervisor: " + " / ".join(f"{share:.0%}" for share in shares)]
+
+
 def write(path, bench, weir, elapsed):
     model, memory = machine()
     workers = bench.layout.workers
@@ -85,7 +98,9 @@ def write(path, bench, weir, elapsed):
         "the bound). RSS is the proxy's peak resident memory during the cell (nginx: master "
         "and worker summed). rps, p50, p99 and CPU are each the median of the cell's rounds. "
         "Ratios are to nginx in the same scenario: rps above 1 is faster, the others below 1 "
-        "are better. The note gives the rps ratio of each round.",
+        "are better. The note gives the rps ratio of each round, and the share of the "
+        "proxy's CPU time the hypervisor took (steal) in each round when one lost 2 % or "
+        "more: the proxy could not run then, which costs rps and adds latency it did not cause.",
         "",
         "| scenario | server | rps | p50 ms | p99 ms | CPU s/10k | busy | peak RSS MiB "
         "| rps ÷ nginx | p99 ÷ nginx | CPU ÷ nginx | RSS ÷ nginx | note |",
@@ -109,6 +124,7 @@ def write(path, bench, weir, elapsed):
                 notes.append("ratios to nginx's (a)")
             else:
                 notes += per_round(c, base, lambda x: x.run.rps)
+            notes += stolen(c, workers)
             lines.append(
                 f"| {titles[key]} | {server} | {c.run.rps:,.0f} | {c.run.p50_ms:.3f} | {c.run.p99_ms:.3f} "
                 f"| {c.cpu_per_10k:.3f} | {c.busy(workers):.0%} | {c.peak_rss_mib:.1f} "
@@ -153,6 +169,7 @@ def write(path, bench, weir, elapsed):
             if c.run.rps < 0.97 * bench.fixed_rate_rps:
                 notes.append("could not keep the rate: its latency is not comparable")
             notes += per_round(c, nginx, lambda x: x.run.p99_ms)
+            notes += stolen(c, workers)
             lines.append(
                 f"| {c.server} | {c.run.rps:,.0f} | {c.run.p50_ms:.3f} | {c.run.p99_ms:.3f} "
                 f"| {ratio(c.run.p99_ms, nginx.run.p99_ms)} | {c.cpu_per_10k:.3f} | {'; '.join(notes)} |"

@@ -12,6 +12,9 @@ use std::sync::Mutex;
 const MAX_IDLE: usize = 64;
 
 pub struct InstancePool {
+    // Boxed on purpose (see above): the Vec is on the heap, but taking an instance out
+    // of it moves the instance, and it is the move that costs.
+    #[allow(clippy::vec_box)]
     idle: Mutex<Vec<Box<Instance>>>,
     /// `idle.len()`, readable without the lock (for the metrics).
     count: AtomicUsize,
