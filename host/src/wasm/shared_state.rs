@@ -81,10 +81,19 @@ impl StateScope {
         let mut counters = self.lock();
         // One clock read serves both the liveness check and the new expiry.
         let now = Instant::now();
-        let value = counters.live(key, now).unwrap_or(0).wrapping_add(delta);
         let expires = expiry(now, ttl_millis);
-        counters.set(key, Counter { value, expires }, now);
-        value
+        // The common case, a key counted again: one lookup, no allocation. An expired
+        // entry counts from zero, as if it had been dropped.
+        if let Some(counter) = counters.map.get_mut(key) {
+            let base = if counter.live_at(now) { counter.value } else { 0 };
+            *counter = Counter {
+                value: base.wrapping_add(delta),
+                expires,
+            };
+            return counter.value;
+        }
+        counters.set(key, Counter { value: delta, expires }, now);
+        delta
     }
 
     pub fn get(&self, key: &str) -> Option<i64> {
