@@ -20,6 +20,11 @@ impl Counter {
     fn live_at(&self, now: Instant) -> bool {
         self.expires.is_none_or(|at| at > now)
     }
+
+    /// Its value, unless it has expired by `now` (an expired counter reads as absent).
+    fn value_at(&self, now: Instant) -> Option<i64> {
+        self.live_at(now).then_some(self.value)
+    }
 }
 
 /// The counters of one filter of one pipeline.
@@ -49,21 +54,16 @@ fn expiry(now: Instant, ttl_millis: Option<u64>) -> Option<Instant> {
 impl Counters {
     /// The live value of `key`, dropping it if it has expired.
     fn live(&mut self, key: &str, now: Instant) -> Option<i64> {
-        let counter = *self.map.get(key)?;
-        if !counter.live_at(now) {
+        let value = self.map.get(key)?.value_at(now);
+        if value.is_none() {
             self.map.remove(key);
-            return None;
         }
-        Some(counter.value)
+        value
     }
 
-    /// Sets `key`, reusing its entry when there is one: the common case (the same key
-    /// counted again) allocates nothing.
-    fn set(&mut self, key: &str, counter: Counter, now: Instant) {
-        if let Some(slot) = self.map.get_mut(key) {
-            *slot = counter;
-            return;
-        }
+    /// Adds a key that is not in the map, sweeping expired keys first when the map has
+    /// reached its mark.
+    fn insert_new(&mut self, key: &str, counter: Counter, now: Instant) {
         if self.map.len() >= self.sweep_at.max(FIRST_SWEEP) {
             self.map.retain(|_, c| c.live_at(now));
             self.sweep_at = self.map.len() * 2;
@@ -77,22 +77,20 @@ impl StateScope {
         self.counters.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    // `add` and `compare_and_swap` find an existing key with one lookup and update it in
+    // place: the common case (the same key counted again) allocates nothing. One clock
+    // read serves both the liveness check and the new expiry.
+
     pub fn add(&self, key: &str, delta: i64, ttl_millis: Option<u64>) -> i64 {
         let mut counters = self.lock();
-        // One clock read serves both the liveness check and the new expiry.
         let now = Instant::now();
         let expires = expiry(now, ttl_millis);
-        // The common case, a key counted again: one lookup, no allocation. An expired
-        // entry counts from zero, as if it had been dropped.
         if let Some(counter) = counters.map.get_mut(key) {
-            let base = if counter.live_at(now) { counter.value } else { 0 };
-            *counter = Counter {
-                value: base.wrapping_add(delta),
-                expires,
-            };
-            return counter.value;
+            let value = counter.value_at(now).unwrap_or(0).wrapping_add(delta);
+            *counter = Counter { value, expires };
+            return value;
         }
-        counters.set(key, Counter { value: delta, expires }, now);
+        counters.insert_new(key, Counter { value: delta, expires }, now);
         delta
     }
 
@@ -103,11 +101,16 @@ impl StateScope {
     pub fn compare_and_swap(&self, key: &str, expected: Option<i64>, new: i64, ttl_millis: Option<u64>) -> bool {
         let mut counters = self.lock();
         let now = Instant::now();
-        if counters.live(key, now) != expected {
-            return false;
+        let swapped = Counter {
+            value: new,
+            expires: expiry(now, ttl_millis),
+        };
+        match counters.map.get_mut(key) {
+            Some(counter) if counter.value_at(now) == expected => *counter = swapped,
+            Some(_) => return false,
+            None if expected.is_none() => counters.insert_new(key, swapped, now),
+            None => return false,
         }
-        let expires = expiry(now, ttl_millis);
-        counters.set(key, Counter { value: new, expires }, now);
         true
     }
 
@@ -185,6 +188,22 @@ mod tests {
         assert_eq!(scope.get("k"), Some(9));
         scope.remove("k");
         assert_eq!(scope.get("k"), None);
+    }
+
+    /// An expired counter still in the map (not read since it expired) is updated in
+    /// place, and must read as absent there too.
+    #[test]
+    fn an_expired_key_not_yet_dropped_reads_as_absent() {
+        let scope = StateScope::default();
+        scope.add("a", 5, Some(0));
+        assert_eq!(scope.add("a", 1, None), 1, "add counts from zero");
+        scope.add("c", 5, Some(0));
+        assert!(
+            !scope.compare_and_swap("c", Some(5), 9, None),
+            "the expired value does not match"
+        );
+        assert!(scope.compare_and_swap("c", None, 4, None), "absent matches");
+        assert_eq!(scope.get("c"), Some(4));
     }
 
     /// Keys that expire and are never read again (the rate limiter makes one per
