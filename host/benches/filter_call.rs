@@ -34,28 +34,18 @@ fn guests() -> PathBuf {
     target.join("wasm32-wasip2/release")
 }
 
-fn build(dir: &Path, module: &str, isolation: &str) -> std::sync::Arc<dyn Filter> {
-    let yaml = format!("{{name: bench, kind: Wasm, module: {module}, isolation: {isolation}}}");
-    let spec = FilterSpec {
-        name: "bench".into(),
-        kind: "Wasm".into(),
-        spec: serde_yaml::from_str(&yaml).unwrap(),
-        line: None,
-    };
-    let context = BuildContext::new("bench", dir.to_path_buf());
-    let kinds = FilterKinds::builtin();
-    kinds.get("Wasm").unwrap().build(&spec, &context).unwrap().filter
-}
-
-/// A built-in filter kind from its YAML spec.
-fn builtin(yaml: &str) -> Arc<dyn Filter> {
+/// A filter from its YAML spec, of any kind; `dir` is where a `module` is looked up.
+fn build(yaml: &str, dir: &Path) -> Arc<dyn Filter> {
     let spec: FilterSpec = serde_yaml::from_str(yaml).unwrap();
     let kinds = FilterKinds::builtin();
     let kind = kinds.get(&spec.kind).unwrap();
-    kind.build(&spec, &BuildContext::new("bench", ".")).unwrap().filter
+    kind.build(&spec, &BuildContext::new("bench", dir.to_path_buf()))
+        .unwrap()
+        .filter
 }
 
-/// The filters of scenario (e), as `bench/lib/peers.py` configures them.
+/// The filters of scenario (e), as `bench/lib/peers.py` configures them (its API key,
+/// request header and response header).
 const CHAIN: [(&str, &str); 4] = [
     (
         "validator",
@@ -68,11 +58,11 @@ const CHAIN: [(&str, &str); 4] = [
     ),
     (
         "request_adaptor",
-        "{name: q, kind: RequestAdaptor, header: {set: {X-Bench-Request: yes}}}",
+        "{name: q, kind: RequestAdaptor, header: {set: {X-Source: bench}}}",
     ),
     (
         "response_adaptor",
-        "{name: r, kind: ResponseAdaptor, header: {set: {X-Bench-Response: yes}}}",
+        "{name: r, kind: ResponseAdaptor, header: {set: {X-Adapted: 'yes'}}}",
     ),
 ];
 
@@ -108,7 +98,8 @@ fn filter_call(c: &mut Criterion) {
     let mut group = c.benchmark_group("filter_call");
     for (name, module) in [("noop", "guest_noop.wasm"), ("set_header", "guest_set_header.wasm")] {
         for isolation in ["pool", "instance"] {
-            let filter = build(&dir, module, isolation);
+            let yaml = format!("{{name: bench, kind: Wasm, module: {module}, isolation: {isolation}}}");
+            let filter = build(&yaml, &dir);
             let mut ctx = Context::new(request(), addr, Arc::from([]));
             group.bench_function(format!("{name}/{isolation}"), |b| {
                 b.iter(|| runtime.block_on(filter.on_request(&mut ctx, NamespaceId::DEFAULT)))
@@ -116,18 +107,22 @@ fn filter_call(c: &mut Criterion) {
         }
     }
     for (name, yaml) in CHAIN {
-        let filter = builtin(yaml);
+        let filter = build(yaml, &dir);
         let mut ctx = Context::new(request(), addr, Arc::from([]));
-        if filter.has_response_phase() {
+        // The ResponseAdaptor acts on the response only; the others on the request.
+        let on_response = filter.has_response_phase();
+        if on_response {
             ctx.set_response(NamespaceId::DEFAULT, response());
-            group.bench_function(format!("builtin/{name}"), |b| {
-                b.iter(|| runtime.block_on(filter.on_response(&mut ctx, NamespaceId::DEFAULT)))
-            });
-        } else {
-            group.bench_function(format!("builtin/{name}"), |b| {
-                b.iter(|| runtime.block_on(filter.on_request(&mut ctx, NamespaceId::DEFAULT)))
-            });
         }
+        group.bench_function(format!("builtin/{name}"), |b| {
+            b.iter(|| {
+                runtime.block_on(if on_response {
+                    filter.on_response(&mut ctx, NamespaceId::DEFAULT)
+                } else {
+                    filter.on_request(&mut ctx, NamespaceId::DEFAULT)
+                })
+            })
+        });
     }
     group.finish();
 }
