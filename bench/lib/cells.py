@@ -196,9 +196,14 @@ class Bench:
         loader = self.loader(scenario, peer.port(offset), scenario.scheme, f"{peer.name}-{scenario.key}.log")
         print(f"  {scenario.key} round {round_} {peer.name} {variant}".rstrip(), end=" ", flush=True)
         cpu, peak, steal, run = self.measure(peer, loader)
-        stolen = f", {steal / run.seconds / self.layout.workers:.0%} stolen" if steal and run.seconds else ""
-        print(f"{run.rps:,.0f} rps, p99 {run.p99_ms:.2f} ms{stolen} {'; '.join(run.problems)}", flush=True)
-        return Cell(scenario.key, peer.name, run, cpu, peak, variant, steal_seconds=steal)
+        cell = Cell(scenario.key, peer.name, run, cpu, peak, variant, steal_seconds=steal)
+        print(f"{run.rps:,.0f} rps, p99 {run.p99_ms:.2f} ms{self.stolen(cell)} {'; '.join(run.problems)}", flush=True)
+        return cell
+
+    def stolen(self, cell):
+        """The round's steal, for its progress line ("" when none was seen)."""
+        share = cell.steal(self.layout.workers)
+        return f", {share:.0%} stolen" if share else ""
 
     def in_rounds(self, peers, turn, measure):
         """`measure(peer, round)` for every peer in every round, the order rotating by
@@ -218,9 +223,10 @@ class Bench:
             f"backend-{scenario.key}.log",
         )
         print(f"  {scenario.key} backend ceiling", end=" ", flush=True)
-        cpu, peak, steal, run = self.measure(self.backend, loader)
+        # The steal read is of the proxy's CPUs, which the backend does not run on.
+        cpu, peak, _, run = self.measure(self.backend, loader)
         print(f"{run.rps:,.0f} rps", flush=True)
-        self.ceilings[scenario.key] = Cell(scenario.key, "backend", run, cpu, peak, steal_seconds=steal)
+        self.ceilings[scenario.key] = Cell(scenario.key, "backend", run, cpu, peak)
 
     def at_rate(self, peer, offset, total_rps, label, round_=1):
         """Latency at a fixed request rate, over HTTP/1.1 keep-alive."""
@@ -236,9 +242,9 @@ class Bench:
 
         print(f"  {label} round {round_} {peer.name} at {total_rps:,.0f} rps", end=" ", flush=True)
         cpu, peak, steal, run = self.measure(peer, loader)
-        stolen = f", {steal / run.seconds / self.layout.workers:.0%} stolen" if steal and run.seconds else ""
-        print(f"p50 {run.p50_ms:.3f} ms, p99 {run.p99_ms:.3f} ms{stolen} {'; '.join(run.problems)}", flush=True)
-        return Cell(label, peer.name, run, cpu, peak, steal_seconds=steal)
+        cell = Cell(label, peer.name, run, cpu, peak, steal_seconds=steal)
+        print(f"p50 {run.p50_ms:.3f} ms, p99 {run.p99_ms:.3f} ms{self.stolen(cell)} {'; '.join(run.problems)}", flush=True)
+        return cell
 
     def run(self, only):
         scenarios = [s for s in SCENARIOS if s.key in only]
