@@ -71,6 +71,11 @@ WASM = [("pool", WASM_POOL), ("instance", WASM_INSTANCE)]
 # Fixed-rate latency runs: h2load over HTTP/1.1, this many connections sharing the rate.
 RATE_CONNECTIONS = 32
 
+# A measurement in which the hypervisor took this share of the proxy's CPU time or more
+# is taken again (see `Bench.steady`): such a round measures the neighbours on the host
+# as much as the proxy, and p99 in particular goes up several times.
+STEAL_RETAKE = 0.05
+
 
 @dataclass
 class Cell:
@@ -84,6 +89,9 @@ class Cell:
     steal_seconds: float = 0.0
     # The rounds a combined cell was made from (see `combine`), in the order run.
     rounds: list = field(default_factory=list)
+    # The steal shares of earlier takes of this measurement that were discarded for
+    # their steal (see `Bench.steady`), in the order run.
+    retaken: list = field(default_factory=list)
 
     @property
     def cpu_per_10k(self):
@@ -142,6 +150,8 @@ class Bench:
     half_load_rps: float = 0.0
     weir_idle_rss_mib: float = 0.0
     weir_peak_rss_mib: float = 0.0
+    # How many times one measurement may be taken again for steal; 0 keeps every take.
+    retakes: int = 2
 
     def server(self, name):
         return next(s for s in self.servers if s.name == name)
@@ -205,14 +215,31 @@ class Bench:
         share = cell.steal(self.layout.workers)
         return f", {share:.0%} stolen" if share else ""
 
+    def steady(self, take):
+        """`take()`, a measurement, taken again while the hypervisor took `STEAL_RETAKE`
+        or more of the proxy's CPU time, at most `retakes` more times. The least-stolen
+        take is kept, and it records the discarded takes' steal for the results. The
+        rule is the same for every server, and a retake runs right after the take it
+        replaces, so the servers stay interleaved. At worst a cell takes `1 + retakes`
+        times as long."""
+        workers = self.layout.workers
+        takes = [take()]
+        while takes[-1].steal(workers) >= STEAL_RETAKE and len(takes) <= self.retakes:
+            print(f"    {takes[-1].steal(workers):.0%} stolen: taking it again", flush=True)
+            takes.append(take())
+        kept = min(takes, key=lambda c: c.steal(workers))
+        kept.retaken = [c.steal(workers) for c in takes if c is not kept]
+        return kept
+
     def in_rounds(self, peers, turn, measure):
         """`measure(peer, round)` for every peer in every round, the order rotating by
-        `turn` and by round; returns one combined cell per peer, in `peers` order."""
+        `turn` and by round, each taken again if stolen (`steady`); returns one combined
+        cell per peer, in `peers` order."""
         by_peer = {id(p): [] for p in peers}
         for r in range(self.rounds):
             shift = (turn + r) % len(peers)
             for peer in peers[shift:] + peers[:shift]:
-                by_peer[id(peer)].append(measure(peer, r + 1))
+                by_peer[id(peer)].append(self.steady(lambda: measure(peer, r + 1)))
         return [combine(by_peer[id(p)]) for p in peers]
 
     def ceiling(self, scenario):
@@ -288,7 +315,7 @@ class Bench:
         self.half_load_rps = alone.run.rps / 2
         print("issue 5: half load", flush=True)
         for offset, label in [(H1, "proxy-only"), (CHAIN, "chain"), (CHAIN, "chain"), (H1, "proxy-only")]:
-            self.half_load.append(self.at_rate(weir, offset, self.half_load_rps, label))
+            self.half_load.append(self.steady(lambda: self.at_rate(weir, offset, self.half_load_rps, label)))
 
 
 def accepts(port):
