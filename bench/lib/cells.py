@@ -36,6 +36,10 @@ class Layout:
             raise SystemExit(f"bench: {workers} proxy worker(s) need at least {workers + 1} cores; this machine has {cores}")
         return Layout(proxy_cpus=cpu_list(0, workers - 1), load_cpus=cpu_list(workers, cores - 1), workers=workers)
 
+    @property
+    def load_cpu_count(self):
+        return len(procstat.cpus(self.load_cpus))
+
 
 def cpu_list(first, last):
     """A taskset CPU list."""
@@ -71,10 +75,11 @@ WASM = [("pool", WASM_POOL), ("instance", WASM_INSTANCE)]
 # Fixed-rate latency runs: h2load over HTTP/1.1, this many connections sharing the rate.
 RATE_CONNECTIONS = 32
 
-# A measurement in which the hypervisor took this share of the proxy's CPU time or more
-# is taken again (see `Bench.steady`): such a round measures the neighbours on the host
-# as much as the proxy, and p99 in particular goes up several times.
-STEAL_RETAKE = 0.05
+# A measurement in which the hypervisor took this share of the proxy's CPU time, or of
+# the loader's and backend's, or more is taken again (see `Bench.steady`). p99 is the
+# most sensitive figure: at 1 % of 4 s, 40 ms of stalls in a few bursts can be enough
+# to make a p99 several times its neighbours'.
+STEAL_RETAKE = 0.02
 
 
 @dataclass
@@ -85,8 +90,10 @@ class Cell:
     cpu_seconds: float = 0.0
     peak_rss_mib: float = 0.0
     variant: str = ""
-    # Seconds stolen from the proxy's CPUs by the hypervisor during the measured run.
+    # Seconds stolen by the hypervisor during the measured run from the proxy's CPUs,
+    # and from the loader's and backend's.
     steal_seconds: float = 0.0
+    loader_steal_seconds: float = 0.0
     # The rounds a combined cell was made from (see `combine`), in the order run.
     rounds: list = field(default_factory=list)
     # The steal shares of earlier takes of this measurement that were discarded for
@@ -103,10 +110,15 @@ class Cell:
         """Share of the proxy's cores it kept busy: near 1 means the proxy was the bound."""
         return self.cpu_seconds / self.run.seconds / workers if self.run.seconds else 0.0
 
-    def steal(self, workers):
-        """Share of the proxy's cores' time the hypervisor took: the proxy could not run
-        then, so it loses rps and gains latency it did not cause."""
-        return self.steal_seconds / self.run.seconds / workers if self.run.seconds else 0.0
+    def steal(self, layout):
+        """The larger share of time the hypervisor took from the proxy's cores or from
+        the loader's: the one stolen from could not run then, so the proxy loses rps
+        and gains latency it did not cause."""
+        if not self.run.seconds:
+            return 0.0
+        proxy = self.steal_seconds / self.run.seconds / layout.workers
+        loader = self.loader_steal_seconds / self.run.seconds / layout.load_cpu_count
+        return max(proxy, loader)
 
 
 def combine(rounds):
@@ -129,6 +141,7 @@ def combine(rounds):
         peak_rss_mib=max(r.peak_rss_mib for r in rounds),
         variant=first.variant,
         steal_seconds=sum(r.steal_seconds for r in rounds),
+        loader_steal_seconds=sum(r.loader_steal_seconds for r in rounds),
         rounds=rounds,
     )
 
@@ -188,31 +201,35 @@ class Bench:
 
     def measure(self, peer, loader):
         """Warm-up (discarded), then a measured run with the proxy's CPU, its peak RSS and
-        the time stolen from its CPUs."""
+        the time stolen from its CPUs and from the loader's (see `Cell.steal`)."""
         loader(self.warmup, None)
         pids = procstat.tree(peer.process.pid)
         procstat.reset_peak_rss(pids)
         cpu_before = procstat.cpu_seconds(pids)
-        steal_before = procstat.steal_seconds(self.layout.proxy_cpus)
+        steal_before = self.steal_now()
         run = loader(self.seconds)
         cpu = procstat.cpu_seconds(pids) - cpu_before
-        steal = procstat.steal_seconds(self.layout.proxy_cpus) - steal_before
+        steal = [after - before for after, before in zip(self.steal_now(), steal_before)]
         peak = procstat.peak_rss_mib(pids)
         if peer.name == "weir":
             self.weir_peak_rss_mib = max(self.weir_peak_rss_mib, peak)
         return cpu, peak, steal, run
 
+    def steal_now(self):
+        """Steal so far, in seconds: the proxy's CPUs', then the loader's."""
+        return procstat.steal_seconds(self.layout.proxy_cpus), procstat.steal_seconds(self.layout.load_cpus)
+
     def cell(self, scenario, peer, offset, variant="", round_=1):
         loader = self.loader(scenario, peer.port(offset), scenario.scheme, f"{peer.name}-{scenario.key}.log")
         print(f"  {scenario.key} round {round_} {peer.name} {variant}".rstrip(), end=" ", flush=True)
-        cpu, peak, steal, run = self.measure(peer, loader)
-        cell = Cell(scenario.key, peer.name, run, cpu, peak, variant, steal_seconds=steal)
+        cpu, peak, (steal, loader_steal), run = self.measure(peer, loader)
+        cell = Cell(scenario.key, peer.name, run, cpu, peak, variant, steal, loader_steal)
         print(f"{run.rps:,.0f} rps, p99 {run.p99_ms:.2f} ms{self.stolen(cell)} {'; '.join(run.problems)}", flush=True)
         return cell
 
     def stolen(self, cell):
         """The round's steal, for its progress line ("" when none was seen)."""
-        share = cell.steal(self.layout.workers)
+        share = cell.steal(self.layout)
         return f", {share:.0%} stolen" if share else ""
 
     def steady(self, take):
@@ -222,13 +239,13 @@ class Bench:
         rule is the same for every server, and a retake runs right after the take it
         replaces, so the servers stay interleaved. At worst a cell takes `1 + retakes`
         times as long."""
-        workers = self.layout.workers
+        layout = self.layout
         takes = [take()]
-        while takes[-1].steal(workers) >= STEAL_RETAKE and len(takes) <= self.retakes:
-            print(f"    {takes[-1].steal(workers):.0%} stolen: taking it again", flush=True)
+        while takes[-1].steal(layout) >= STEAL_RETAKE and len(takes) <= self.retakes:
+            print(f"    {takes[-1].steal(layout):.0%} stolen: taking it again", flush=True)
             takes.append(take())
-        kept = min(takes, key=lambda c: c.steal(workers))
-        kept.retaken = [c.steal(workers) for c in takes if c is not kept]
+        kept = min(takes, key=lambda c: c.steal(layout))
+        kept.retaken = [c.steal(layout) for c in takes if c is not kept]
         return kept
 
     def in_rounds(self, peers, turn, measure):
@@ -250,7 +267,6 @@ class Bench:
             f"backend-{scenario.key}.log",
         )
         print(f"  {scenario.key} backend ceiling", end=" ", flush=True)
-        # The steal read is of the proxy's CPUs, which the backend does not run on.
         cpu, peak, _, run = self.measure(self.backend, loader)
         print(f"{run.rps:,.0f} rps", flush=True)
         self.ceilings[scenario.key] = Cell(scenario.key, "backend", run, cpu, peak)
@@ -268,8 +284,8 @@ class Bench:
             )
 
         print(f"  {label} round {round_} {peer.name} at {total_rps:,.0f} rps", end=" ", flush=True)
-        cpu, peak, steal, run = self.measure(peer, loader)
-        cell = Cell(label, peer.name, run, cpu, peak, steal_seconds=steal)
+        cpu, peak, (steal, loader_steal), run = self.measure(peer, loader)
+        cell = Cell(label, peer.name, run, cpu, peak, steal_seconds=steal, loader_steal_seconds=loader_steal)
         print(f"p50 {run.p50_ms:.3f} ms, p99 {run.p99_ms:.3f} ms{self.stolen(cell)} {'; '.join(run.problems)}", flush=True)
         return cell
 

@@ -72,7 +72,7 @@ def reset_peak_rss(pids):
             pass
 
 
-def _cpus(cpu_list):
+def cpus(cpu_list):
     """The CPU numbers of a taskset list such as "0" or "1-3"."""
     first, _, last = cpu_list.partition("-")
     return range(int(first), int(last or first) + 1)
@@ -81,7 +81,7 @@ def _cpus(cpu_list):
 def steal_seconds(cpu_list):
     """Seconds the hypervisor ran something else while these CPUs had work (the `steal`
     column of /proc/stat), summed over the CPUs, since boot. On bare metal it stays 0."""
-    wanted = {f"cpu{n}" for n in _cpus(cpu_list)}
+    wanted = {f"cpu{n}" for n in cpus(cpu_list)}
     total = 0
     with open("/proc/stat") as f:
         for line in f:

@@ -11,8 +11,9 @@ from cells import SCENARIOS, STEAL_RETAKE, version
 # A scenario whose rps is this close to the loader-and-backend ceiling is bound by them.
 BACKEND_BOUND = 0.9
 
-# A round that lost this share of the proxy's CPU time to steal is named in its note.
-STEAL_NOTED = 0.02
+# A round that lost this share of the proxy's or the loader's CPU time to steal is
+# named in its note.
+STEAL_NOTED = 0.01
 
 
 def machine():
@@ -56,12 +57,12 @@ def per_round(cell, base, measure):
     return [f"rounds: {ratios}"]
 
 
-def stolen(cell, workers):
+def stolen(cell, layout):
     """The steal share of each round, when some round lost enough to matter: such a
     round's rps and p99 measure the hypervisor as much as the proxy. Then the rounds
     taken again for steal, with what the discarded takes lost."""
     rounds = cell.rounds or [cell]
-    shares = [r.steal(workers) for r in rounds]
+    shares = [r.steal(layout) for r in rounds]
     notes = []
     if max(shares) >= STEAL_NOTED:
         notes.append("CPU stolen by the hypervisor: " + " / ".join(f"{share:.0%}" for share in shares))
@@ -90,7 +91,7 @@ def write(path, bench, weir, elapsed):
         "Do not edit: run the command again. How it measures: `bench/README.md`.",
         "",
         f"A measurement in which the hypervisor took {STEAL_RETAKE:.0%} or more of the proxy's CPU "
-        f"time was taken again, up to {bench.retakes} time{'s' if bench.retakes != 1 else ''}, and the "
+        f"time, or of the loader's, was taken again, up to {bench.retakes} time{'s' if bench.retakes != 1 else ''}, and the "
         f"least-stolen take kept, for every server alike: {retaken_count(bench)} take"
         f"{'s' if retaken_count(bench) != 1 else ''} discarded in this run, each named in its cell's note.",
         "",
@@ -116,8 +117,9 @@ def write(path, bench, weir, elapsed):
         "and worker summed). rps, p50, p99 and CPU are each the median of the cell's rounds. "
         "Ratios are to nginx in the same scenario: rps above 1 is faster, the others below 1 "
         "are better. The note gives the rps ratio of each round, and the share of the "
-        "proxy's CPU time the hypervisor took (steal) in each round when one lost 2 % or "
-        "more: the proxy could not run then, which costs rps and adds latency it did not cause.",
+        "proxy's or the loader's CPU time the hypervisor took (steal, the larger of the two) "
+        f"in each round when one lost {STEAL_NOTED:.0%} or more: the one stolen from could not "
+        "run then, which costs rps and adds latency the proxy did not cause.",
         "",
         "| scenario | server | rps | p50 ms | p99 ms | CPU s/10k | busy | peak RSS MiB "
         "| rps ÷ nginx | p99 ÷ nginx | CPU ÷ nginx | RSS ÷ nginx | note |",
@@ -141,7 +143,7 @@ def write(path, bench, weir, elapsed):
                 notes.append("ratios to nginx's (a)")
             else:
                 notes += per_round(c, base, lambda x: x.run.rps)
-            notes += stolen(c, workers)
+            notes += stolen(c, bench.layout)
             lines.append(
                 f"| {titles[key]} | {server} | {c.run.rps:,.0f} | {c.run.p50_ms:.3f} | {c.run.p99_ms:.3f} "
                 f"| {c.cpu_per_10k:.3f} | {c.busy(workers):.0%} | {c.peak_rss_mib:.1f} "
@@ -186,7 +188,7 @@ def write(path, bench, weir, elapsed):
             if c.run.rps < 0.97 * bench.fixed_rate_rps:
                 notes.append("could not keep the rate: its latency is not comparable")
             notes += per_round(c, nginx, lambda x: x.run.p99_ms)
-            notes += stolen(c, workers)
+            notes += stolen(c, bench.layout)
             lines.append(
                 f"| {c.server} | {c.run.rps:,.0f} | {c.run.p50_ms:.3f} | {c.run.p99_ms:.3f} "
                 f"| {ratio(c.run.p99_ms, nginx.run.p99_ms)} | {c.cpu_per_10k:.3f} | {'; '.join(notes)} |"
