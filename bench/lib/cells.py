@@ -178,8 +178,10 @@ class Bench:
                     raise SystemExit(f"bench: port {port} is taken by something else; {peer.name} needs it")
             peer.start()
             wait_for_ports(peer)
-        weir = self.server("weir")
-        self.weir_idle_rss_mib = procstat.rss_mib(procstat.tree(weir.process.pid))
+        # Weir's idle memory is a target; `bench/profile` may run a peer without Weir.
+        weir = next((s for s in self.servers if s.name == "weir"), None)
+        if weir:
+            self.weir_idle_rss_mib = procstat.rss_mib(procstat.tree(weir.process.pid))
         for peer in self.servers:
             check(peer, self.layout)
 
