@@ -20,6 +20,7 @@ use http_body::Body as _;
 use std::borrow::Cow;
 use std::future::Future;
 use std::net::IpAddr;
+use std::pin::{pin, Pin};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -261,10 +262,14 @@ impl Pool {
             // the filters after this one.
             let body = upstream::body_to_send(request);
             let head = server.upstream_head(request, self.set_upstream_host);
-            self.finish(client.send_plain(&head, body, self.max_body)).await
+            let sending = pin!(client.send_plain(&head, body, self.max_body));
+            // Awaited in a statement of its own: the pinned future borrows `head`, so
+            // it must end before `head` does, at the end of this block.
+            let sent = self.finish(sending).await;
+            sent
         } else {
             match server.upstream_request(request, self.set_upstream_host) {
-                Ok(upstream) => self.finish(client.request(upstream, self.max_body)).await,
+                Ok(upstream) => self.finish(pin!(client.request(upstream, self.max_body))).await,
                 Err(_) => return fail(ctx, ns, StatusCode::INTERNAL_SERVER_ERROR, results::INTERNAL_ERROR),
             }
         };
@@ -299,7 +304,12 @@ impl Pool {
     }
 
     /// Waits for the response of a request `sent`, within the pool's timeout.
-    async fn finish(&self, sent: impl Future<Output = Result<Response, UpstreamError>>) -> Result<Response, Failure> {
+    /// `sent` comes pinned where it was made: the upstream exchange's future is near 2 KB,
+    /// and passing it by value copied it into this future and again into the timeout's.
+    async fn finish(
+        &self,
+        sent: Pin<&mut impl Future<Output = Result<Response, UpstreamError>>>,
+    ) -> Result<Response, Failure> {
         let result = match self.timeout {
             Some(limit) => tokio::time::timeout(limit, sent).await.map_err(|_| Failure::Timeout)?,
             None => sent.await,

@@ -12,6 +12,7 @@ use http::{StatusCode, Uri};
 use http_body::Body as _;
 use std::borrow::Cow;
 use std::net::SocketAddr;
+use std::pin::pin;
 use std::time::Instant;
 
 /// What serving a request learns that its figures and log line need.
@@ -37,7 +38,9 @@ pub async fn handle(
             _ => None,
         },
     };
-    let response = respond(request, client, server, &mut served).await;
+    // Pinned where it is made, as `respond` pins the pipeline's run: awaiting a future
+    // by value copies it, and each of these is over a kilobyte.
+    let response = pin!(respond(request, client, server, &mut served)).await;
     MeteredBody::wrap(
         response,
         started,
@@ -108,7 +111,8 @@ async fn respond(
     if let Some(log) = &mut served.log {
         log.tag(format_args!("pipeline: {}", pipeline.name()));
     }
-    pipeline.run(http::Request::from_parts(parts, body), client).await
+    let running = pin!(pipeline.run(http::Request::from_parts(parts, body), client));
+    running.await
 }
 
 /// The host the client asked for, lower-case and without port: the URI's authority
