@@ -167,7 +167,8 @@ class Bench:
     retakes: int = 2
 
     def server(self, name):
-        return next(s for s in self.servers if s.name == name)
+        """The server called `name`, or None (`bench/profile` may run a peer alone)."""
+        return next((s for s in self.servers if s.name == name), None)
 
     # ---- starting and checking -------------------------------------------------------
 
@@ -178,8 +179,8 @@ class Bench:
                     raise SystemExit(f"bench: port {port} is taken by something else; {peer.name} needs it")
             peer.start()
             wait_for_ports(peer)
-        # Weir's idle memory is a target; `bench/profile` may run a peer without Weir.
-        weir = next((s for s in self.servers if s.name == "weir"), None)
+        # Weir's idle memory is a target, measured when Weir is among the servers.
+        weir = self.server("weir")
         if weir:
             self.weir_idle_rss_mib = procstat.rss_mib(procstat.tree(weir.process.pid))
         for peer in self.servers:
@@ -236,11 +237,11 @@ class Bench:
 
     def steady(self, take):
         """`take()`, a measurement, taken again while the hypervisor took `STEAL_RETAKE`
-        or more of the proxy's CPU time, at most `retakes` more times. The least-stolen
-        take is kept, and it records the discarded takes' steal for the results. The
-        rule is the same for every server, and a retake runs right after the take it
-        replaces, so the servers stay interleaved. At worst a cell takes `1 + retakes`
-        times as long."""
+        or more of the proxy's or the loader's CPU time (`Cell.steal`), at most
+        `retakes` more times. The least-stolen take is kept, and it records the
+        discarded takes' steal for the results. The rule is the same for every server,
+        and a retake runs right after the take it replaces, so the servers stay
+        interleaved. At worst a cell takes `1 + retakes` times as long."""
         layout = self.layout
         takes = [take()]
         while takes[-1].steal(layout) >= STEAL_RETAKE and len(takes) <= self.retakes:

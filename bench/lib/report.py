@@ -82,6 +82,7 @@ def retaken_count(bench):
 def write(path, bench, weir, elapsed):
     model, memory = machine()
     workers = bench.layout.workers
+    discarded = retaken_count(bench)
     lines = [
         "# Benchmark results",
         "",
@@ -92,8 +93,8 @@ def write(path, bench, weir, elapsed):
         "",
         f"A measurement in which the hypervisor took {STEAL_RETAKE:.0%} or more of the proxy's CPU "
         f"time, or of the loader's, was taken again, up to {bench.retakes} time{'s' if bench.retakes != 1 else ''}, and the "
-        f"least-stolen take kept, for every server alike: {retaken_count(bench)} take"
-        f"{'s' if retaken_count(bench) != 1 else ''} discarded in this run, each named in its cell's note.",
+        f"least-stolen take kept, for every server alike: {discarded} take"
+        f"{'s' if discarded != 1 else ''} discarded in this run, each named in its cell's note.",
         "",
         "## Machine",
         "",
