@@ -199,8 +199,16 @@ async fn run(
 ) -> anyhow::Result<()> {
     let auth = AdminAuth::new(admin_addr, admin_token).map_err(anyhow::Error::msg)?;
     // WEIR_COMPILE_IN_PROCESS is an operator's way out, say where no child process may
-    // be started.
-    if std::env::var_os("WEIR_COMPILE_IN_PROCESS").is_none() {
+    // be started. A perf map needs the code in this process's own memory.
+    let perf_map = weir::wasm::perf_map_requested();
+    if perf_map {
+        tracing::info!(
+            "{}: filter code is compiled in-process and named in /tmp/perf-{}.map for perf",
+            weir::wasm::PERF_MAP_VARIABLE,
+            std::process::id()
+        );
+    }
+    if std::env::var_os("WEIR_COMPILE_IN_PROCESS").is_none() && !perf_map {
         weir::wasm::use_child_process(weir::wasm::this_program().context("cannot find the weir program itself")?);
     }
     // Watching starts before the first read, so no change can slip between the two.

@@ -93,3 +93,29 @@ async fn weir_compile_in_process_keeps_the_compiler_in_the_proxy() {
     let (weir, in_child, _) = serve_through_the_example_filter(&[("WEIR_COMPILE_IN_PROCESS", "1")]).await;
     assert!(!in_child, "{}", weir.stderr());
 }
+
+/// `WEIR_PERF_MAP` names the filter's compiled functions for perf: the code is compiled
+/// in-process (perf reads the map only for anonymous memory) and each function is a
+/// line of `/tmp/perf-PID.map`: start, length and name.
+#[tokio::test]
+async fn weir_perf_map_names_filter_functions_for_perf() {
+    let (weir, in_child, _) = serve_through_the_example_filter(&[("WEIR_PERF_MAP", "1")]).await;
+    assert!(!in_child, "{}", weir.stderr());
+    let map_path = format!("/tmp/perf-{}.map", weir.pid());
+    let map = std::fs::read_to_string(&map_path).unwrap_or_else(|e| panic!("{map_path}: {e}\n{}", weir.stderr()));
+    // The map is perf's to read after the process ends; this test's is removed now.
+    let _ = std::fs::remove_file(&map_path);
+    let lines: Vec<Vec<&str>> = map.lines().map(|line| line.splitn(3, ' ').collect()).collect();
+    assert!(
+        lines.iter().all(|fields| fields.len() == 3
+            && u64::from_str_radix(fields[0].trim_start_matches("0x"), 16).is_ok()
+            && u64::from_str_radix(fields[1], 16).is_ok_and(|length| length > 0)),
+        "not perf map lines: {map}"
+    );
+    // The example filter is stripped, so its functions go by number: perf can still
+    // tell the filter's code apart (a build that keeps its name section gets names).
+    assert!(
+        lines.iter().any(|fields| fields[2].starts_with("wasm[0]::function[")),
+        "the example filter's functions are not in the map: {map}"
+    );
+}

@@ -4,7 +4,7 @@
 
 use super::epoch;
 use std::sync::OnceLock;
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, ProfilingStrategy};
 
 /// The largest `maxMemory` a filter may ask for. Every pooled memory slot reserves
 /// this much address space (not memory), so it is kept modest.
@@ -19,7 +19,7 @@ const MAX_INSTANCES: u32 = 1000;
 pub fn engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
     ENGINE.get_or_init(|| {
-        let engine = Engine::new(&config(true)).unwrap_or_else(|error| {
+        let engine = build(true).unwrap_or_else(|error| {
             // The pool reserves all its address space up front (hundreds of GiB of it,
             // not memory). Where that is refused (`ulimit -v`, some sandboxes, valgrind)
             // Weir still runs, allocating each instance when it is made.
@@ -28,11 +28,40 @@ pub fn engine() -> &'static Engine {
                 "the WASM instance pool cannot reserve its address space; allocating instances on demand, \
                  which makes isolated-mode filters slower (is virtual memory limited, e.g. by ulimit -v?)"
             );
-            Engine::new(&config(false)).expect("the wasmtime configuration is valid on this platform")
+            build(false).expect("the wasmtime configuration is valid on this platform")
         });
         epoch::start_ticker(engine.clone());
         engine
     })
+}
+
+/// Set to write the perf map; see [`perf_map_requested`].
+pub const PERF_MAP_VARIABLE: &str = "WEIR_PERF_MAP";
+
+/// Whether `WEIR_PERF_MAP` asks for a perf map (set, and not empty or `0`). `perf` cannot name the functions of
+/// compiled filter code on its own; with one, wasmtime writes their names and addresses
+/// to `/tmp/perf-PID.map` as each component is loaded, and a profile shows where a
+/// filter's own time goes. perf reads the map only for code in anonymous memory, so
+/// `main` then compiles in-process rather than mapping a child's output file.
+pub fn perf_map_requested() -> bool {
+    std::env::var_os(PERF_MAP_VARIABLE).is_some_and(|value| !value.is_empty() && value != "0")
+}
+
+/// An engine with the pooling allocator or without; with the perf map if asked for and
+/// it can be written, without it (and a warning) if not.
+fn build(pooled: bool) -> wasmtime::Result<Engine> {
+    if perf_map_requested() {
+        let mut with_map = config(pooled);
+        with_map.profiler(ProfilingStrategy::PerfMap);
+        match Engine::new(&with_map) {
+            Ok(engine) => return Ok(engine),
+            Err(error) => tracing::warn!(
+                error = %format!("{error:#}"),
+                "{PERF_MAP_VARIABLE} is set but the perf map cannot be written; carrying on without it"
+            ),
+        }
+    }
+    Engine::new(&config(pooled))
 }
 
 /// The engine's settings; `pooled` chooses the pooling allocator over allocating each

@@ -25,5 +25,6 @@ pub use compiled::LoadError;
 pub use compiler::{
     child_main as compiler_child_main, this_program, use_child_process, SUBCOMMAND as COMPILER_SUBCOMMAND,
 };
+pub use engine::{perf_map_requested, PERF_MAP_VARIABLE};
 pub use kind::{BuiltinKind, WasmKind};
 pub use spec::{FailurePolicy, Isolation, DEFAULT_MAX_MEMORY, DEFAULT_TIMEOUT};
