@@ -426,6 +426,20 @@ filters:
         return env
 
 
+# The backend's port, and each proxy's base port, in the order a run lists them.
+BACKEND_PORT = 18080
+PROXY_PORTS = {"weir": 18100, "nginx": 18200, "haproxy": 18300, "caddy": 18400}
+
+
+def proxy(name, weir, wasm, cpus, **common):
+    """The proxy called `name` (a key of `PROXY_PORTS`), on its ports and in front of the
+    backend, as every run and profile makes it; `weir` and `wasm` (Weir's binary and
+    the example filter) are used only for Weir."""
+    kind = {"weir": Weir, "nginx": Nginx, "haproxy": Haproxy, "caddy": Caddy}[name]
+    first = (weir, wasm) if kind is Weir else ()
+    return kind(*first, PROXY_PORTS[name], BACKEND_PORT, cpus=cpus, **common)
+
+
 def make_certificate(work):
     """A self-signed P-256 certificate for 127.0.0.1 and localhost, made afresh."""
     cert, key = os.path.join(work, "cert.pem"), os.path.join(work, "key.pem")

@@ -203,7 +203,7 @@ async fn run(
     let perf_map = weir::wasm::perf_map_requested();
     if perf_map {
         tracing::info!(
-            "{}: filter code is compiled in-process and named in /tmp/perf-{}.map for perf",
+            "{} is set: filter code is compiled in-process, for perf to name from /tmp/perf-{}.map",
             weir::wasm::PERF_MAP_VARIABLE,
             std::process::id()
         );

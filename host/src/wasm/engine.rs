@@ -38,11 +38,11 @@ pub fn engine() -> &'static Engine {
 /// Set to write the perf map; see [`perf_map_requested`].
 pub const PERF_MAP_VARIABLE: &str = "WEIR_PERF_MAP";
 
-/// Whether `WEIR_PERF_MAP` asks for a perf map (set, and not empty or `0`). `perf` cannot name the functions of
-/// compiled filter code on its own; with one, wasmtime writes their names and addresses
-/// to `/tmp/perf-PID.map` as each component is loaded, and a profile shows where a
-/// filter's own time goes. perf reads the map only for code in anonymous memory, so
-/// `main` then compiles in-process rather than mapping a child's output file.
+/// Whether `WEIR_PERF_MAP` asks for a perf map (set, and not empty or `0`). `perf`
+/// cannot name the functions of compiled filter code on its own; with the map, which
+/// wasmtime writes to `/tmp/perf-PID.map` as each component is loaded, a profile shows
+/// where a filter's own time goes. perf reads the map only for code in anonymous
+/// memory, so `main` then compiles in-process rather than mapping a child's output.
 pub fn perf_map_requested() -> bool {
     std::env::var_os(PERF_MAP_VARIABLE).is_some_and(|value| !value.is_empty() && value != "0")
 }
