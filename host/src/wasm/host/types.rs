@@ -19,10 +19,12 @@ type Outcome<T> = wasmtime::Result<T>;
 
 impl Host for HostState {}
 
-/// A header name and value, checked.
-fn header_pair(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), String> {
+/// A header name and value, checked. The value's string, already copied out of the
+/// guest's memory, becomes the header value as it is rather than being copied again.
+fn header_pair(name: &str, value: String) -> Result<(HeaderName, HeaderValue), String> {
     let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("invalid header name {name:?}"))?;
-    let value = HeaderValue::from_str(value).map_err(|_| format!("invalid value for header {name}"))?;
+    let value =
+        HeaderValue::from_maybe_shared(Bytes::from(value)).map_err(|_| format!("invalid value for header {name}"))?;
     Ok((name, value))
 }
 
@@ -46,21 +48,21 @@ fn list(headers: &HeaderMap) -> Vec<(String, String)> {
 }
 
 /// One edit, checked. Removing a name that is not valid removes nothing: `Ok(None)`.
-fn checked(edit: &HeaderEdit) -> Result<Option<LineEdit>, String> {
+fn checked(edit: HeaderEdit) -> Result<Option<LineEdit>, String> {
     Ok(match edit {
-        HeaderEdit::Set((name, value)) => header_pair(name, value).map(|(n, v)| Some(LineEdit::Set(n, v)))?,
-        HeaderEdit::Add((name, value)) => header_pair(name, value).map(|(n, v)| Some(LineEdit::Add(n, v)))?,
+        HeaderEdit::Set((name, value)) => header_pair(&name, value).map(|(n, v)| Some(LineEdit::Set(n, v)))?,
+        HeaderEdit::Add((name, value)) => header_pair(&name, value).map(|(n, v)| Some(LineEdit::Add(n, v)))?,
         HeaderEdit::Remove(name) => HeaderName::from_bytes(name.as_bytes()).ok().map(LineEdit::Remove),
     })
 }
 
-fn set(headers: &mut HeaderMap, name: &str, value: &str) -> Result<(), String> {
+fn set(headers: &mut HeaderMap, name: &str, value: String) -> Result<(), String> {
     let (name, value) = header_pair(name, value)?;
     LineEdit::Set(name, value).apply_to(headers);
     Ok(())
 }
 
-fn add(headers: &mut HeaderMap, name: &str, value: &str) -> Result<(), String> {
+fn add(headers: &mut HeaderMap, name: &str, value: String) -> Result<(), String> {
     let (name, value) = header_pair(name, value)?;
     LineEdit::Add(name, value).apply_to(headers);
     Ok(())
@@ -75,7 +77,7 @@ fn remove(headers: &mut HeaderMap, name: &str) {
 /// Checks each edit and hands it to `apply`, in order. A refused edit is skipped and
 /// the rest still apply, so one bad value in an operator's YAML does not undo the
 /// others; each refusal is reported.
-fn apply_edits(edits: &[HeaderEdit], mut apply: impl FnMut(LineEdit)) -> Vec<String> {
+fn apply_edits(edits: Vec<HeaderEdit>, mut apply: impl FnMut(LineEdit)) -> Vec<String> {
     let mut refused = Vec::new();
     for edit in edits {
         match checked(edit) {
@@ -114,8 +116,8 @@ pub fn build_response(built: BuiltResponse) -> Result<Response, String> {
     let status = http::StatusCode::from_u16(built.status).map_err(|_| format!("invalid status {}", built.status))?;
     let mut response = http::Response::new(Body::from(Bytes::from(built.body)));
     *response.status_mut() = status;
-    for (name, value) in &built.headers {
-        add(response.headers_mut(), name, value)?;
+    for (name, value) in built.headers {
+        add(response.headers_mut(), &name, value)?;
     }
     Ok(response)
 }
@@ -293,7 +295,7 @@ impl HostExchange for HostState {
         let request = step_request(self.this_call(&this)?)
             .ok_or_else(|| wasmtime::format_err!("the client's request is gone"))?;
         let headers = request.headers_mut();
-        Ok(apply_edits(&edits, |edit| edit.apply_to(headers)))
+        Ok(apply_edits(edits, |edit| edit.apply_to(headers)))
     }
 
     fn response_header_values(&mut self, this: Resource<ExchangeHandle>, name: String) -> Outcome<Option<Vec<String>>> {
@@ -319,7 +321,7 @@ impl HostExchange for HostState {
         if context.response(namespace).is_none() {
             return Ok(None);
         }
-        Ok(Some(apply_edits(&edits, |edit| {
+        Ok(Some(apply_edits(edits, |edit| {
             context.edit_response_header(namespace, edit)
         })))
     }
@@ -411,7 +413,7 @@ impl HostRequest for HostState {
         name: String,
         value: String,
     ) -> Outcome<Result<(), String>> {
-        self.with_request(&this, |r| set(r.headers_mut(), &name, &value))
+        self.with_request(&this, |r| set(r.headers_mut(), &name, value))
     }
 
     fn add_header(
@@ -420,7 +422,7 @@ impl HostRequest for HostState {
         name: String,
         value: String,
     ) -> Outcome<Result<(), String>> {
-        self.with_request(&this, |r| add(r.headers_mut(), &name, &value))
+        self.with_request(&this, |r| add(r.headers_mut(), &name, value))
     }
 
     fn remove_header(&mut self, this: Resource<RequestHandle>, name: String) -> Outcome<()> {
@@ -487,7 +489,7 @@ impl HostResponse for HostState {
         name: String,
         value: String,
     ) -> Outcome<Result<(), String>> {
-        self.with_response(&this, |r| set(r.headers_mut(), &name, &value))
+        self.with_response(&this, |r| set(r.headers_mut(), &name, value))
     }
 
     fn add_header(
@@ -496,7 +498,7 @@ impl HostResponse for HostState {
         name: String,
         value: String,
     ) -> Outcome<Result<(), String>> {
-        self.with_response(&this, |r| add(r.headers_mut(), &name, &value))
+        self.with_response(&this, |r| add(r.headers_mut(), &name, value))
     }
 
     fn remove_header(&mut self, this: Resource<ResponseHandle>, name: String) -> Outcome<()> {
