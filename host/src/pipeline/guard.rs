@@ -94,7 +94,7 @@ pub async fn run(guard: &dyn Filter, ctx: &mut Context, ns: NamespaceId, inner: 
     // A step that answered (a mock, say) ends the flow; its response went into the
     // namespace for the guard to see, and goes back into the outcome here.
     let outcome = match (last.responded, ctx.take_response(ns)) {
-        (true, Some(response)) => Outcome::Respond(response),
+        (true, Some(response)) => Outcome::Respond(Box::new(response)),
         (_, response) => {
             if let Some(response) = response {
                 ctx.set_response(ns, response);
@@ -127,7 +127,7 @@ async fn attempt_until_accepted(
         let started = Instant::now();
         let outcome = match inner.run(ctx).await {
             Outcome::Respond(response) => {
-                ctx.set_response(ns, response);
+                ctx.set_response(ns, *response);
                 last.responded = true;
                 Outcome::Continue
             }
@@ -180,7 +180,7 @@ async fn after_attempt(
 fn apply(ctx: &mut Context, ns: NamespaceId, verdict: Outcome, step: Outcome) -> Outcome {
     match verdict {
         Outcome::Respond(response) => {
-            ctx.set_response(ns, response);
+            ctx.set_response(ns, *response);
             step
         }
         other => other,

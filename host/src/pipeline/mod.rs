@@ -43,6 +43,11 @@ impl std::fmt::Debug for Pipeline {
     }
 }
 
+/// The steps of one request whose `on_request` ran and that have a response phase, in
+/// the order they ran. Up to eight are kept inline (more spill to the heap), so that a
+/// request through a few response filters allocates nothing for the list.
+type RanSteps = smallvec::SmallVec<[usize; 8]>;
+
 /// Kinds whose templates see the whole pipeline (`.data.PIPELINE`, every namespace).
 const PIPELINE_AWARE_KINDS: &[&str] = &["RequestBuilder", "ResponseBuilder", "ResultBuilder", "DataBuilder"];
 
@@ -154,7 +159,7 @@ impl Pipeline {
     pub async fn run(&self, request: Request, client_addr: SocketAddr) -> Response {
         let mut ctx = Context::new(request, client_addr, self.namespaces.clone());
         // Steps whose on_request ran and that want a response phase, in order.
-        let mut ran: Vec<usize> = Vec::new();
+        let mut ran = RanSteps::new();
         let mut index = 0;
         while let Some(step) = self.flow.steps.get(index) {
             if step.filter.is_none() {
@@ -166,7 +171,7 @@ impl Pipeline {
                 None => self.run_step(&mut ctx, index, &mut ran).await,
             };
             if let Outcome::Respond(response) = outcome {
-                ctx.set_response(self.flow.steps[last].namespace, response);
+                ctx.set_response(self.flow.steps[last].namespace, *response);
                 break;
             }
             let result = outcome.result();
@@ -185,7 +190,7 @@ impl Pipeline {
             let step = &self.flow.steps[index];
             let filter = &self.filters[step.filter.expect("END steps never run")];
             if let Outcome::Respond(response) = filter.on_response(&mut ctx, step.namespace).await {
-                ctx.set_response(step.namespace, response);
+                ctx.set_response(step.namespace, *response);
             }
         }
         ctx.take_response(NamespaceId::DEFAULT)
@@ -199,7 +204,7 @@ impl Pipeline {
         &'a self,
         ctx: &'a mut Context,
         index: usize,
-        ran: &'a mut Vec<usize>,
+        ran: &'a mut RanSteps,
     ) -> Pin<Box<dyn Future<Output = (Outcome, usize)> + Send + 'a>> {
         Box::pin(async move {
             let step = &self.flow.steps[index];
@@ -227,7 +232,7 @@ impl Pipeline {
 
     /// Runs the request phase of `filter`, step `index`, noting in `ran` that its
     /// response phase is due.
-    async fn run_filter(&self, filter: &dyn Filter, ctx: &mut Context, index: usize, ran: &mut Vec<usize>) -> Outcome {
+    async fn run_filter(&self, filter: &dyn Filter, ctx: &mut Context, index: usize, ran: &mut RanSteps) -> Outcome {
         let outcome = filter.on_request(ctx, self.flow.steps[index].namespace).await;
         if filter.has_response_phase() && ran.last() != Some(&index) {
             ran.push(index);
@@ -240,7 +245,7 @@ impl Pipeline {
 struct GuardedStep<'p> {
     pipeline: &'p Pipeline,
     index: usize,
-    ran: &'p mut Vec<usize>,
+    ran: &'p mut RanSteps,
     /// The last step that took part in the latest attempt.
     last: usize,
 }

@@ -46,7 +46,7 @@ impl Filter for Scripted {
                 ctx.set_response(ns, responses::empty(status(code)));
             }
             if let Some(code) = self.spec.get("respond") {
-                return Outcome::Respond(responses::empty(status(code)));
+                return Outcome::Respond(Box::new(responses::empty(status(code))));
             }
             match self.spec.get("result").and_then(|r| r.as_str()) {
                 Some(r) => Outcome::Result(r.to_string().into()),
@@ -62,7 +62,7 @@ impl Filter for Scripted {
     fn on_response<'a>(&'a self, _: &'a mut Context, _: NamespaceId) -> FilterFuture<'a> {
         Box::pin(async move {
             self.log.lock().unwrap().push(format!("{}:response", self.name));
-            Outcome::Respond(responses::empty(status(self.spec.get("afterwards").unwrap())))
+            Outcome::Respond(Box::new(responses::empty(status(self.spec.get("afterwards").unwrap()))))
         })
     }
 }

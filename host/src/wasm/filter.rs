@@ -64,7 +64,11 @@ impl WasmFilter {
                 return Ok(instance);
             }
         }
-        Instance::create(&self.recipe).await.map(Box::new)
+        // Boxed: making an instance is a future twice the size of a phase call's, and
+        // unboxed it would set the size of every call's future, which is allocated and
+        // copied per call. A pooled call rarely gets here; an isolated one spends tens of
+        // microseconds instantiating, beside which one allocation does not show.
+        Box::pin(Instance::create(&self.recipe)).await.map(Box::new)
     }
 
     /// Runs one phase call and counts it in the filter's figures.
@@ -112,7 +116,7 @@ impl WasmFilter {
             WireOutcome::Result(r) if r.is_empty() => Outcome::Continue,
             WireOutcome::Result(r) => Outcome::Result(Cow::Owned(r)),
             WireOutcome::Respond(built) => match build_response(built) {
-                Ok(response) => Outcome::Respond(response),
+                Ok(response) => Outcome::Respond(Box::new(response)),
                 Err(e) => self.failed(&CallError::Trap(format!("it built a bad response: {e}"))),
             },
         }
@@ -143,7 +147,7 @@ impl WasmFilter {
                     http::header::CONTENT_TYPE,
                     http::HeaderValue::from_static("text/plain; charset=utf-8"),
                 );
-                Outcome::Respond(response)
+                Outcome::Respond(Box::new(response))
             }
         }
     }
@@ -197,6 +201,7 @@ impl Filter for WasmFilter {
 
 #[cfg(test)]
 mod tests {
+    use super::{Instance, InstanceRecipe, Phase, WasmFilter};
     use crate::config::FilterSpec;
     use crate::http::{Body, Request};
     use crate::pipeline::{BuildContext, Context, FilterKinds, NamespaceId, Outcome};
@@ -223,5 +228,33 @@ mod tests {
             let outcome = built.filter.on_request(&mut ctx, NamespaceId::DEFAULT).await;
             assert!(matches!(outcome, Outcome::Continue), "call {call}: {outcome:?}");
         }
+    }
+
+    /// The size of the future an expression of type `fn(A…) -> F` returns, without
+    /// calling it.
+    fn future_size<A, F>(_: impl FnOnce(A) -> F) -> usize {
+        std::mem::size_of::<F>()
+    }
+
+    /// Every filter call allocates its future and copies it in, so the future of a
+    /// pooled call should be about the phase call's own, not grown by the rarely taken
+    /// path that makes a new instance.
+    #[test]
+    fn a_calls_future_is_not_sized_by_making_an_instance() {
+        let make = future_size(|recipe: &InstanceRecipe| Instance::create(recipe));
+        let phase = future_size(|(instance, ctx): (&mut Instance, Context)| {
+            instance.call(Phase::Request, ctx, NamespaceId::DEFAULT, std::time::Instant::now())
+        });
+        let call = future_size(|(filter, ctx): (&WasmFilter, &mut Context)| {
+            filter.run(ctx, NamespaceId::DEFAULT, Phase::Request)
+        });
+        assert!(
+            make > phase,
+            "making an instance ({make} bytes) is the larger future, or this test is moot"
+        );
+        assert!(
+            call < phase + 512,
+            "a filter call's future is {call} bytes against the phase call's {phase}"
+        );
     }
 }
