@@ -138,18 +138,20 @@ def write(path, bench, weir, elapsed):
             notes = list(c.run.problems)
             if ceiling and c.run.rps >= BACKEND_BOUND * ceiling.run.rps:
                 notes.append(f"possibly backend-bound ({c.run.rps / ceiling.run.rps:.0%} of the ceiling)")
-            base = nginx if nginx else next(x for x in bench.cells if x.scenario == "a" and x.server == "nginx")
+            # (f) has no nginx cell of its own: its ratios are to nginx's (a), if (a) ran.
+            base = nginx or next((x for x in bench.cells if x.scenario == "a" and x.server == "nginx"), None)
             server = c.server + (f" ({c.variant})" if c.variant else "")
             if key == "f":
-                notes.append("ratios to nginx's (a)")
+                notes.append("ratios to nginx's (a)" if base else "no ratios: (a) did not run")
             else:
                 notes += per_round(c, base, lambda x: x.run.rps)
             notes += stolen(c, bench.layout)
             lines.append(
                 f"| {titles[key]} | {server} | {c.run.rps:,.0f} | {c.run.p50_ms:.3f} | {c.run.p99_ms:.3f} "
                 f"| {c.cpu_per_10k:.3f} | {c.busy(workers):.0%} | {c.peak_rss_mib:.1f} "
-                f"| {ratio(c.run.rps, base.run.rps)} | {ratio(c.run.p99_ms, base.run.p99_ms)} "
-                f"| {ratio(c.cpu_per_10k, base.cpu_per_10k)} | {ratio(c.peak_rss_mib, base.peak_rss_mib)} "
+                f"| {ratio(c.run.rps, base and base.run.rps)} | {ratio(c.run.p99_ms, base and base.run.p99_ms)} "
+                f"| {ratio(c.cpu_per_10k, base and base.cpu_per_10k)} "
+                f"| {ratio(c.peak_rss_mib, base and base.peak_rss_mib)} "
                 f"| {'; '.join(notes)} |"
             )
 
