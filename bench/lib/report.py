@@ -48,6 +48,12 @@ def ratio(value, base):
     return f"{value / base:.2f}" if base else "–"
 
 
+def ratios_to(cell, base):
+    """The cell's rps, p99, CPU and peak RSS as ratios to `base`'s; "–" each without one."""
+    measures = (lambda x: x.run.rps, lambda x: x.run.p99_ms, lambda x: x.cpu_per_10k, lambda x: x.peak_rss_mib)
+    return [ratio(measure(cell), measure(base)) if base else "–" for measure in measures]
+
+
 def per_round(cell, base, measure):
     """The ratio to `base` round by round (rounds of one number ran together), when
     both have more than one round: how much the median hides."""
@@ -149,10 +155,7 @@ def write(path, bench, weir, elapsed):
             lines.append(
                 f"| {titles[key]} | {server} | {c.run.rps:,.0f} | {c.run.p50_ms:.3f} | {c.run.p99_ms:.3f} "
                 f"| {c.cpu_per_10k:.3f} | {c.busy(workers):.0%} | {c.peak_rss_mib:.1f} "
-                f"| {ratio(c.run.rps, base and base.run.rps)} | {ratio(c.run.p99_ms, base and base.run.p99_ms)} "
-                f"| {ratio(c.cpu_per_10k, base and base.cpu_per_10k)} "
-                f"| {ratio(c.peak_rss_mib, base and base.peak_rss_mib)} "
-                f"| {'; '.join(notes)} |"
+                f"| {' | '.join(ratios_to(c, base))} | {'; '.join(notes)} |"
             )
 
     lines += [
