@@ -6,8 +6,8 @@ use weir_tests::net::{client, free_port};
 use weir_tests::yaml::validator_then_proxy;
 use weir_tests::{Backend, Weir};
 
-/// Far below the pool's reservation (about a thousand 256 MiB memory slots), far above
-/// what Weir itself needs.
+/// Far below the pool's reservation (a thousand memory slots of 4 GiB each, or of
+/// 256 MiB each where the address space is limited), far above what Weir itself needs.
 const ADDRESS_SPACE: u64 = 16 << 30;
 
 #[tokio::test]
