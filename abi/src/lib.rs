@@ -3,11 +3,11 @@
 use std::path::{Path, PathBuf};
 
 /// The newest ABI version: what new filters should target.
-pub const CURRENT: &str = "1.2.0";
+pub const CURRENT: &str = "1.3.0";
 
 /// Every released ABI version, oldest first. A released version is never edited; the
 /// host serves all of them.
-pub const VERSIONS: &[&str] = &["1.0.0", "1.1.0", "1.2.0"];
+pub const VERSIONS: &[&str] = &["1.0.0", "1.1.0", "1.2.0", "1.3.0"];
 
 /// The name of the interface a filter of ABI `version` exports, e.g.
 /// `weir:filter/handler@1.0.0`. The host reads the version from this export.

@@ -18,7 +18,7 @@ mod native;
 pub mod testing;
 
 pub use filter::{Config, Filter, Outcome, Phases};
-pub use host::{clock, http, log, random, state};
+pub use host::{clock, http, log, random, runtime, state};
 pub use message::{BuiltResponse, Exchange, HeaderEdit, Request, Response};
 
 #[doc(hidden)]

@@ -355,6 +355,16 @@ pub mod clock {
     }
 }
 
+pub mod runtime {
+    use std::cell::Cell;
+
+    thread_local!(pub(crate) static NEVER_WAITS: Cell<bool> = const { Cell::new(false) });
+
+    pub fn never_waits() {
+        NEVER_WAITS.with(|promised| promised.set(true));
+    }
+}
+
 pub mod random {
     use std::cell::Cell;
 

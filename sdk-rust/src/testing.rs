@@ -34,14 +34,24 @@ use std::rc::Rc;
 /// A filter built as the host would build it, with `init`'s config.
 pub struct Harness<F: Filter> {
     filter: F,
+    never_waits: bool,
 }
 
 impl<F: Filter> Harness<F> {
     /// Builds the filter from its config as JSON (`"null"` for none).
     pub fn new(config_json: &str) -> Result<Self, String> {
+        native::runtime::NEVER_WAITS.with(|promised| promised.set(false));
+        let filter = F::new(Config::from_json(config_json))?;
         Ok(Harness {
-            filter: F::new(Config::from_json(config_json))?,
+            filter,
+            never_waits: native::runtime::NEVER_WAITS.with(|promised| promised.get()),
         })
+    }
+
+    /// Whether building the filter promised that its calls never wait
+    /// ([`crate::runtime::never_waits`]).
+    pub fn promised_never_to_wait(&self) -> bool {
+        self.never_waits
     }
 
     /// Runs `on_request`, as the host would if the filter declares the request phase.

@@ -140,6 +140,49 @@ async fn a_trap_fails_only_its_own_requests() {
     assert!(weir.logged("trapped"), "{}", weir.stderr());
 }
 
+/// A filter that promised never to wait (ABI 1.3.0) runs its calls as plain calls.
+/// What finishes at once still works (a header edit, a line to stderr); a call that
+/// sleeps anyway fails by the failure policy, with the broken promise named in the log,
+/// and the filter goes on serving. An endless loop is still cut at the deadline.
+/// Without the promise the same filter may sleep.
+#[tokio::test]
+async fn a_call_that_breaks_the_promise_never_to_wait_fails_alone() {
+    let (backend, port, weir) = faulty_weir("timeout: 200ms\n    config: {neverWaits: true}").await;
+    let client = client();
+    let get = |path: &str| client.get(format!("http://127.0.0.1:{port}{path}")).send();
+
+    assert_eq!(get("/fine").await.unwrap().status(), StatusCode::OK);
+    assert_eq!(backend.requests().pop().unwrap().header("x-faulty"), Some("fine"));
+    assert_eq!(get("/eprint").await.unwrap().status(), StatusCode::OK);
+    assert_eq!(backend.requests().pop().unwrap().header("x-faulty"), Some("printed"));
+
+    let broken = get("/sleep").await.unwrap();
+    assert_eq!(broken.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(
+        broken.text().await.unwrap().contains("\"f\""),
+        "the 500 names the filter"
+    );
+    assert!(
+        weir.logged("promised never to wait (runtime.never-waits) but it slept 5 ms"),
+        "{}",
+        weir.stderr()
+    );
+    assert_eq!(backend.hits(), 2, "the broken call went no further");
+    assert_eq!(get("/fine").await.unwrap().status(), StatusCode::OK);
+    assert_eq!(get("/spin").await.unwrap().status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(weir.logged("ran past its timeout of 200ms"), "{}", weir.stderr());
+    assert_eq!(get("/fine").await.unwrap().status(), StatusCode::OK);
+
+    let (backend, port, _weir) = faulty_weir("").await;
+    let slept = client
+        .get(format!("http://127.0.0.1:{port}/sleep"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(slept.status(), StatusCode::OK);
+    assert_eq!(backend.requests().pop().unwrap().header("x-faulty"), Some("slept"));
+}
+
 /// An infinite loop is cut at the filter's deadline; other requests keep flowing
 /// meanwhile.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

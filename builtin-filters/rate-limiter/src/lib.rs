@@ -193,6 +193,11 @@ impl Filter for RateLimiter {
                 limiters.push(policy_limiter(&spec.policies, name, "defaultPolicyRef", 0, Vec::new(), any)?);
             }
         }
+        // Only a policy with a `timeoutDuration` waits (for a permit); without one every
+        // call is plain.
+        if limiters.iter().all(|limiter| limiter.timeout_millis == 0) {
+            weir_sdk::runtime::never_waits();
+        }
         Ok(RateLimiter { limiters })
     }
 
@@ -252,6 +257,14 @@ mod tests {
                 "urls":[{{"methods":["GET"],"url":{{"prefix":"/api/"}}}}]}}"#
         ))
         .unwrap()
+    }
+
+    #[test]
+    fn promises_never_to_wait_unless_a_policy_waits_for_a_permit() {
+        let refuses = limiter(r#"{"name":"p","limitForPeriod":3,"limitRefreshPeriod":"1s","timeoutDuration":"0"}"#);
+        assert!(refuses.promised_never_to_wait());
+        let waits = limiter(r#"{"name":"p","limitForPeriod":3,"limitRefreshPeriod":"1s","timeoutDuration":"50ms"}"#);
+        assert!(!waits.promised_never_to_wait());
     }
 
     #[test]

@@ -70,6 +70,8 @@ impl Filter for Redirector {
                 spec.status_code
             ));
         }
+        // It reads headers and answers; nothing it does waits.
+        weir_sdk::runtime::never_waits();
         Ok(Redirector {
             regex,
             part: spec.match_part,

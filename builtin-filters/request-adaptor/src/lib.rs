@@ -92,13 +92,18 @@ impl Filter for RequestAdaptor {
             }
             _ => None,
         };
+        let recodes = Recode::steps(spec.compress, spec.decompress);
+        // Only compressing or decompressing reads the body; the rest never waits.
+        if recodes.is_empty() {
+            weir_sdk::runtime::never_waits();
+        }
         Ok(RequestAdaptor {
             method: spec.method.filter(|m| !m.is_empty()),
             host: spec.host.filter(|h| !h.is_empty()),
             path,
             header_edits: spec.header.unwrap_or_default().edits(),
             body: spec.body,
-            recodes: Recode::steps(spec.compress, spec.decompress),
+            recodes,
         })
     }
 
@@ -162,6 +167,14 @@ weir_sdk::export_filter!(RequestAdaptor);
 mod tests {
     use super::*;
     use weir_sdk::testing::{Harness, TestExchange, TestRequest};
+
+    #[test]
+    fn promises_never_to_wait_unless_it_recodes_the_body() {
+        let headers = Harness::<RequestAdaptor>::new(r#"{"header":{"set":{"X-Set":"s"}},"body":"new"}"#).unwrap();
+        assert!(headers.promised_never_to_wait());
+        let recodes = Harness::<RequestAdaptor>::new(r#"{"compress":"gzip"}"#).unwrap();
+        assert!(!recodes.promised_never_to_wait());
+    }
 
     #[test]
     fn edits_apply_in_easegress_order() {

@@ -31,10 +31,15 @@ pub struct ResponseAdaptor {
 impl Filter for ResponseAdaptor {
     fn new(config: Config) -> Result<Self, String> {
         let spec: Spec = config.parse()?;
+        let recodes = Recode::steps(spec.compress, spec.decompress);
+        // Only compressing or decompressing reads the body; the rest never waits.
+        if recodes.is_empty() {
+            weir_sdk::runtime::never_waits();
+        }
         Ok(ResponseAdaptor {
             header_edits: spec.header.edits(),
             body: spec.body,
-            recodes: Recode::steps(spec.compress, spec.decompress),
+            recodes,
         })
     }
 

@@ -1,9 +1,9 @@
-//! The generated host bindings for `weir:filter@1.2.0`. Components built against 1.0.0
-//! and 1.1.0 link to them too: each later version only adds methods and a type, and
-//! wasmtime matches imports and exports of semver-compatible versions.
+//! The generated host bindings for `weir:filter@1.3.0`. Components built against 1.0.0,
+//! 1.1.0 and 1.2.0 link to them too: each later version only adds methods, a type or an
+//! interface, and wasmtime matches imports and exports of semver-compatible versions.
 
 wasmtime::component::bindgen!({
-    path: "../abi/wit/filter@1.2.0",
+    path: "../abi/wit/filter@1.3.0",
     world: "filter",
     imports: {
         // Reading a body may wait for the client; an outbound call waits for the network.

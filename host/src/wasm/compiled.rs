@@ -3,6 +3,7 @@
 
 use super::bindings::FilterPre;
 use super::engine::engine;
+use super::never_waits::{self, NeverWaitsPre};
 use super::store_state::HostState;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -12,6 +13,8 @@ use wasmtime::component::{Component, HasSelf, Linker};
 /// A component compiled and linked against the host, ready to instantiate.
 pub struct Compiled {
     pub pre: FilterPre<HostState>,
+    /// The same, linked for instances that promised never to wait (`never_waits.rs`).
+    pub never_waits_pre: NeverWaitsPre<HostState>,
     pub abi: &'static str,
     /// SHA-256 of the component bytes, shown in the filter's status.
     pub sha256: [u8; 32],
@@ -73,6 +76,12 @@ fn linker() -> &'static Linker<HostState> {
     })
 }
 
+/// The linker of instances that never wait: the one above, its waiting imports replaced.
+fn never_waits_linker() -> &'static Linker<HostState> {
+    static LINKER: OnceLock<Linker<HostState>> = OnceLock::new();
+    LINKER.get_or_init(|| never_waits::linker(linker()).expect("the imports that never wait link once"))
+}
+
 /// Compiles `bytes` (or finds them compiled) and links them. Slow the first time for
 /// a given content: call it only when building a pipeline.
 pub fn load(bytes: &[u8]) -> Result<Arc<Compiled>, LoadError> {
@@ -95,7 +104,16 @@ pub fn load(bytes: &[u8]) -> Result<Arc<Compiled>, LoadError> {
         .instantiate_pre(&component)
         .map_err(|e| LoadError::Link(format!("{e:#}")))?;
     let pre = FilterPre::new(instance_pre).map_err(|e| LoadError::Link(format!("{e:#}")))?;
-    let compiled = Arc::new(Compiled { pre, abi, sha256: hash });
+    let never_waits_pre = never_waits_linker()
+        .instantiate_pre(&component)
+        .and_then(NeverWaitsPre::new)
+        .map_err(|e| LoadError::Link(format!("{e:#}")))?;
+    let compiled = Arc::new(Compiled {
+        pre,
+        never_waits_pre,
+        abi,
+        sha256: hash,
+    });
     let mut cache = cache.lock().unwrap_or_else(|e| e.into_inner());
     cache.retain(|_, c| c.strong_count() > 0);
     cache.insert(hash, Arc::downgrade(&compiled));

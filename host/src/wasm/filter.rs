@@ -4,7 +4,7 @@
 use super::bindings::weir::filter::types::{Outcome as WireOutcome, Phases};
 use super::epoch;
 use super::host::build_response;
-use super::instance::{CallError, Instance, InstanceRecipe, Phase};
+use super::instance::{CallError, CallMode, Instance, InstanceRecipe, Phase};
 use super::instance_pool::InstancePool;
 use super::spec::{FailurePolicy, Isolation, RuntimeSettings};
 use crate::http::Body;
@@ -25,6 +25,8 @@ pub struct WasmFilter {
     settings: RuntimeSettings,
     phases: Phases,
     pool: InstancePool,
+    /// How calls run: as plain calls if the filter promised never to wait.
+    mode: CallMode,
     meter: FilterMeter,
     /// The module file the component was read from (none for built-in kinds).
     module: Option<std::path::PathBuf>,
@@ -41,7 +43,22 @@ impl WasmFilter {
     ) -> Result<WasmFilter, CallError> {
         // Once per filter, not per instance: isolated mode makes one per call.
         epoch::enforce_within(recipe.timeout);
-        let first = Instance::create(&recipe).await?;
+        let first = Instance::create(&recipe, CallMode::MayWait).await?;
+        // Whether calls may wait is fixed when an instance is made, and the filter only
+        // says so in `init`: if it promised never to wait, the first instance gives way
+        // to one whose calls cost less, and so does every later one.
+        let mode = match first.promised_never_to_wait() {
+            true => CallMode::NeverWaits,
+            false => CallMode::MayWait,
+        };
+        let first = match mode {
+            CallMode::NeverWaits => {
+                let identity = &recipe.identity;
+                tracing::debug!(pipeline = %identity.pipeline, filter = %identity.filter, "the filter promised never to wait; its calls run as plain calls");
+                Instance::create(&recipe, mode).await?
+            }
+            CallMode::MayWait => first,
+        };
         let phases = first.phases;
         let pool = InstancePool::new();
         if settings.isolation == Isolation::Pool {
@@ -53,6 +70,7 @@ impl WasmFilter {
             settings,
             phases,
             pool,
+            mode,
             meter,
             module,
         })
@@ -68,7 +86,7 @@ impl WasmFilter {
         // unboxed it would set the size of every call's future, which is allocated and
         // copied per call. A pooled call rarely gets here; an isolated one spends tens of
         // microseconds instantiating, beside which one allocation does not show.
-        Box::pin(Instance::create(&self.recipe)).await.map(Box::new)
+        Box::pin(Instance::create(&self.recipe, self.mode)).await.map(Box::new)
     }
 
     /// Runs one phase call and counts it in the filter's figures.
@@ -201,7 +219,7 @@ impl Filter for WasmFilter {
 
 #[cfg(test)]
 mod tests {
-    use super::{Instance, InstanceRecipe, Phase, WasmFilter};
+    use super::{CallMode, Instance, InstanceRecipe, Phase, WasmFilter};
     use crate::config::FilterSpec;
     use crate::http::{Body, Request};
     use crate::pipeline::{BuildContext, Context, FilterKinds, NamespaceId, Outcome};
@@ -241,7 +259,7 @@ mod tests {
     /// path that makes a new instance.
     #[test]
     fn a_calls_future_is_not_sized_by_making_an_instance() {
-        let make = future_size(|recipe: &InstanceRecipe| Instance::create(recipe));
+        let make = future_size(|recipe: &InstanceRecipe| Instance::create(recipe, CallMode::MayWait));
         let phase = future_size(|(instance, ctx): (&mut Instance, Context)| {
             instance.call(Phase::Request, ctx, NamespaceId::DEFAULT, std::time::Instant::now())
         });

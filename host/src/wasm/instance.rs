@@ -10,6 +10,7 @@ use super::epoch::{ticks, GuestRunning};
 use super::handles::ExchangeHandle;
 use super::http_policy::HttpPolicy;
 use super::limits::{DeadlineExceeded, MemoryCap, MemoryCapExceeded};
+use super::never_waits::NeverWaitsBindings;
 use super::shared_state::StateScope;
 use super::store_state::{ActiveCall, FilterIdentity, HostState};
 use crate::pipeline::{Context, NamespaceId};
@@ -71,9 +72,23 @@ fn init_budget(timeout: Duration) -> Duration {
     (timeout * 10).max(Duration::from_secs(2))
 }
 
+/// How an instance's calls run: on a stack of their own that can be set aside while
+/// the host waits, or, for a filter that promised never to wait, as plain calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallMode {
+    MayWait,
+    NeverWaits,
+}
+
+/// The component's exports, as each mode calls them.
+enum Bindings {
+    MayWait(FilterBindings),
+    NeverWaits(NeverWaitsBindings),
+}
+
 pub struct Instance {
     store: Store<HostState>,
-    bindings: FilterBindings,
+    bindings: Bindings,
     /// The table entry behind the `exchange` every phase call borrows.
     exchange: u32,
     pub phases: Phases,
@@ -82,8 +97,9 @@ pub struct Instance {
 }
 
 impl Instance {
-    /// Instantiates the component and runs `init` with the filter's config.
-    pub async fn create(recipe: &InstanceRecipe) -> Result<Instance, CallError> {
+    /// Instantiates the component for calls of `mode` and runs `init` with the filter's
+    /// config.
+    pub async fn create(recipe: &InstanceRecipe, mode: CallMode) -> Result<Instance, CallError> {
         // Instantiation runs the component's start code and `init` runs guest code:
         // both under a deadline, so the epoch must move.
         let _running = GuestRunning::start();
@@ -99,7 +115,10 @@ impl Instance {
         store.limiter(|state| &mut state.limits);
         store.epoch_deadline_callback(deadline_check);
         arm(&mut store, init_budget(recipe.timeout), Instant::now());
-        let bindings = recipe.compiled.pre.instantiate_async(&mut store).await?;
+        let bindings = match mode {
+            CallMode::MayWait => Bindings::MayWait(recipe.compiled.pre.instantiate_async(&mut store).await?),
+            CallMode::NeverWaits => Bindings::NeverWaits(recipe.compiled.never_waits_pre.instantiate(&mut store)?),
+        };
         let exchange = store
             .data_mut()
             .table
@@ -113,13 +132,23 @@ impl Instance {
             phases: Phases::empty(),
             timeout: recipe.timeout,
         };
-        let init = instance
-            .bindings
-            .weir_filter_handler()
-            .call_init(&mut instance.store, &recipe.config_json)
-            .await?;
+        let init = match &instance.bindings {
+            Bindings::MayWait(exports) => {
+                let handler = exports.weir_filter_handler();
+                handler.call_init(&mut instance.store, &recipe.config_json).await?
+            }
+            Bindings::NeverWaits(exports) => {
+                let handler = exports.weir_filter_handler();
+                handler.call_init(&mut instance.store, &recipe.config_json)?
+            }
+        };
         instance.phases = init.map_err(CallError::Init)?;
         Ok(instance)
+    }
+
+    /// Whether the guest promised, in `init`, that its calls never wait.
+    pub fn promised_never_to_wait(&self) -> bool {
+        self.store.data().never_waits
     }
 
     /// Runs one phase against the request in `context`. The context is moved into the
@@ -163,10 +192,21 @@ impl Instance {
 
     async fn run(&mut self, phase: Phase) -> Result<WireOutcome, CallError> {
         let exchange = Resource::<ExchangeHandle>::new_borrow(self.exchange);
-        let handler = self.bindings.weir_filter_handler();
-        let outcome = match phase {
-            Phase::Request => handler.call_on_request(&mut self.store, exchange).await,
-            Phase::Response => handler.call_on_response(&mut self.store, exchange).await,
+        let outcome = match &self.bindings {
+            Bindings::MayWait(exports) => {
+                let handler = exports.weir_filter_handler();
+                match phase {
+                    Phase::Request => handler.call_on_request(&mut self.store, exchange).await,
+                    Phase::Response => handler.call_on_response(&mut self.store, exchange).await,
+                }
+            }
+            Bindings::NeverWaits(exports) => {
+                let handler = exports.weir_filter_handler();
+                match phase {
+                    Phase::Request => handler.call_on_request(&mut self.store, exchange),
+                    Phase::Response => handler.call_on_response(&mut self.store, exchange),
+                }
+            }
         };
         Ok(outcome?)
     }

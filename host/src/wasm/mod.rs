@@ -16,6 +16,7 @@ mod instance;
 mod instance_pool;
 mod kind;
 mod limits;
+mod never_waits;
 mod shared_state;
 mod spec;
 mod store_state;

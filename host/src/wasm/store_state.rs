@@ -42,6 +42,9 @@ pub struct HostState {
     /// When the current call started, and how much guest time it may use.
     pub started: Instant,
     pub budget: Duration,
+    /// Set when the guest promised (`runtime.never-waits`, ABI 1.3.0) that its calls
+    /// never wait.
+    pub never_waits: bool,
 }
 
 impl HostState {
@@ -66,6 +69,7 @@ impl HostState {
             waited: Duration::ZERO,
             started: Instant::now(),
             budget: Duration::ZERO,
+            never_waits: false,
         }
     }
 

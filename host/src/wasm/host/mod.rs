@@ -4,6 +4,7 @@ mod clock;
 mod http_client;
 mod log;
 mod random;
+mod runtime;
 mod state;
 mod types;
 

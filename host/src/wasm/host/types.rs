@@ -141,6 +141,16 @@ impl HostState {
             .ok_or_else(|| wasmtime::format_err!("the namespace's response is gone"))
     }
 
+    /// Whether the handle's request body is in memory, so reading it cannot wait.
+    pub(crate) fn request_body_in_memory(&mut self, handle: &Resource<RequestHandle>) -> Outcome<bool> {
+        Ok(self.request_of(handle)?.body().as_bytes().is_some())
+    }
+
+    /// Whether the handle's response body is in memory, so reading it cannot wait.
+    pub(crate) fn response_body_in_memory(&mut self, handle: &Resource<ResponseHandle>) -> Outcome<bool> {
+        Ok(self.response_of(handle)?.body().as_bytes().is_some())
+    }
+
     fn with_request<T>(
         &mut self,
         handle: &Resource<RequestHandle>,

@@ -1,12 +1,19 @@
 //! Misbehaves on purpose, by path: `/trap` traps, `/spin` never returns, `/hog`
-//! allocates until it hits the memory cap. Any other path gets `x-faulty: fine`.
+//! allocates until it hits the memory cap, `/sleep` sleeps 5 ms (breaking its promise
+//! if it made one). `/eprint` writes a line to stderr and gets `x-faulty: printed`; any
+//! other path gets `x-faulty: fine`. With config `{neverWaits: true}` it promises that
+//! its calls never wait.
 
-use weir_sdk::{Config, Exchange, Filter, Outcome};
+use weir_sdk::{clock, runtime, Config, Exchange, Filter, Outcome};
 
 struct Faulty;
 
 impl Filter for Faulty {
-    fn new(_: Config) -> Result<Self, String> {
+    fn new(config: Config) -> Result<Self, String> {
+        let flags: std::collections::HashMap<String, bool> = config.parse()?;
+        if flags.get("neverWaits") == Some(&true) {
+            runtime::never_waits();
+        }
         Ok(Faulty)
     }
 
@@ -27,6 +34,16 @@ impl Filter for Faulty {
                 loop {
                     hoard.push(std::hint::black_box(vec![1u8; 1 << 20]));
                 }
+            }
+            "/sleep" => {
+                clock::sleep(5);
+                let _ = request.set_header("x-faulty", "slept");
+                Outcome::Continue
+            }
+            "/eprint" => {
+                eprintln!("faulty: printing to stderr");
+                let _ = request.set_header("x-faulty", "printed");
+                Outcome::Continue
             }
             _ => {
                 let _ = request.set_header("x-faulty", "fine");
