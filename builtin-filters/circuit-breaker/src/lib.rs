@@ -155,6 +155,8 @@ impl Filter for CircuitBreaker {
     const PHASES: Phases = Phases::BOTH;
 
     fn new(config: Config) -> Result<Self, String> {
+        // It counts outcomes in shared state and reads the clock; nothing it does waits.
+        weir_sdk::runtime::never_waits();
         Ok(CircuitBreaker {
             settings: Settings::parse(&config)?,
         })

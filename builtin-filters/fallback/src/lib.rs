@@ -27,6 +27,8 @@ impl Filter for Fallback {
         if !(100..=599).contains(&spec.mock_code) {
             return Err(format!("mockCode: {} is not an HTTP status", spec.mock_code));
         }
+        // It rewrites the response in place; nothing it does waits.
+        weir_sdk::runtime::never_waits();
         Ok(Fallback { spec })
     }
 

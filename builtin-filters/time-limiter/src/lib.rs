@@ -81,6 +81,9 @@ impl Filter for TimeLimiter {
                 millis: millis(&format!("{at}.timeoutDuration"), &url.timeout_duration)?,
             });
         }
+        // It only sets the guarded step's deadline; the host enforces it, outside this
+        // filter's calls. Nothing it does waits.
+        weir_sdk::runtime::never_waits();
         Ok(TimeLimiter {
             rules,
             default_millis: millis("defaultTimeoutDuration", &spec.default_timeout_duration)?,
