@@ -415,6 +415,28 @@ async fn the_exchange_shortcuts_read_and_edit_this_steps_messages() {
     assert_eq!(seen.header("x-refused"), Some("1: invalid header name \"bad name\""));
     assert_eq!(seen.header("x-response-before"), Some("none"));
     assert_eq!(seen.header("x-never"), None);
+
+    // The pooled instance serves the next requests too: each gets its own values.
+    for (multi, path) in [("three", "/a"), ("three", "/a"), ("four", "/b")] {
+        let response = client()
+            .get(format!("http://127.0.0.1:{port}{path}"))
+            .header("x-multi", multi)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let requests = backend.requests();
+        let seen = requests.last().unwrap();
+        assert_eq!(seen.header("x-seen"), Some(multi));
+        let routes: Vec<&str> = seen
+            .headers
+            .iter()
+            .filter(|(name, _)| name == "x-route")
+            .map(|(_, value)| value.as_str())
+            .collect();
+        assert_eq!(routes, [format!("GET {path}").as_str(), "again"]);
+        assert_eq!(seen.header("x-refused"), Some("1: invalid header name \"bad name\""));
+    }
 }
 
 /// How many times a thread of `pid` named `name` has gone to sleep and woken up.

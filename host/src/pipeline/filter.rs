@@ -57,6 +57,19 @@ pub trait Filter: Send + Sync {
         Box::pin(std::future::ready(Outcome::Continue))
     }
 
+    /// The request phase run to its end here and now, for a filter whose phase can
+    /// never pause: `None` when it cannot be, and [`Filter::on_request`]'s future runs
+    /// instead. Callers go through [`request_phase`], which tries this first: a phase
+    /// done here costs no future to allocate and poll.
+    fn on_request_now(&self, _ctx: &mut Context, _ns: NamespaceId) -> Option<Outcome> {
+        None
+    }
+
+    /// [`Filter::on_request_now`] for the response phase.
+    fn on_response_now(&self, _ctx: &mut Context, _ns: NamespaceId) -> Option<Outcome> {
+        None
+    }
+
     /// Whether [`Filter::on_response`] does anything.
     fn has_response_phase(&self) -> bool {
         false
@@ -74,6 +87,22 @@ pub trait Filter: Send + Sync {
     /// rebuilt even though its YAML did not change.
     fn sources(&self) -> Vec<(PathBuf, [u8; 32])> {
         Vec::new()
+    }
+}
+
+/// Runs `filter`'s request phase: at once if it can, else through its future.
+pub async fn request_phase(filter: &dyn Filter, ctx: &mut Context, ns: NamespaceId) -> Outcome {
+    match filter.on_request_now(ctx, ns) {
+        Some(outcome) => outcome,
+        None => filter.on_request(ctx, ns).await,
+    }
+}
+
+/// Runs `filter`'s response phase: at once if it can, else through its future.
+pub async fn response_phase(filter: &dyn Filter, ctx: &mut Context, ns: NamespaceId) -> Outcome {
+    match filter.on_response_now(ctx, ns) {
+        Some(outcome) => outcome,
+        None => filter.on_response(ctx, ns).await,
     }
 }
 

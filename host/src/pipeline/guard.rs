@@ -56,7 +56,7 @@ pub async fn run(guard: &dyn Filter, ctx: &mut Context, ns: NamespaceId, inner: 
         attempt: 1,
         ..GuardCall::default()
     };
-    let admitted = guard.on_request(ctx, ns).await;
+    let admitted = super::filter::request_phase(guard, ctx, ns).await;
     let deadline = std::mem::take(&mut ctx.guard).deadline;
     if !admitted.result().is_empty() || matches!(admitted, Outcome::Respond(_)) {
         return Guarded {
@@ -170,7 +170,7 @@ async fn after_attempt(
         elapsed: Some(elapsed),
         deadline: None,
     };
-    let verdict = guard.on_response(ctx, ns).await;
+    let verdict = super::filter::response_phase(guard, ctx, ns).await;
     ctx.guard = GuardCall::default();
     verdict
 }

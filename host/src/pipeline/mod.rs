@@ -189,7 +189,8 @@ impl Pipeline {
         for &index in ran.iter().rev() {
             let step = &self.flow.steps[index];
             let filter = &self.filters[step.filter.expect("END steps never run")];
-            if let Outcome::Respond(response) = filter.on_response(&mut ctx, step.namespace).await {
+            if let Outcome::Respond(response) = filter::response_phase(filter.as_ref(), &mut ctx, step.namespace).await
+            {
                 ctx.set_response(step.namespace, *response);
             }
         }
@@ -233,7 +234,7 @@ impl Pipeline {
     /// Runs the request phase of `filter`, step `index`, noting in `ran` that its
     /// response phase is due.
     async fn run_filter(&self, filter: &dyn Filter, ctx: &mut Context, index: usize, ran: &mut RanSteps) -> Outcome {
-        let outcome = filter.on_request(ctx, self.flow.steps[index].namespace).await;
+        let outcome = filter::request_phase(filter, ctx, self.flow.steps[index].namespace).await;
         if filter.has_response_phase() && ran.last() != Some(&index) {
             ran.push(index);
         }

@@ -93,9 +93,34 @@ impl WasmFilter {
     async fn run(&self, ctx: &mut Context, ns: NamespaceId, phase: Phase) -> Outcome {
         let started = Instant::now();
         let outcome = self.call(ctx, ns, phase, started).await;
+        self.count(&outcome, started);
+        outcome
+    }
+
+    /// The call of [`WasmFilter::run`] made at once, on an idle pooled instance of a
+    /// filter that promised never to wait; `None` (and nothing done) otherwise. Such a
+    /// call cannot pause, so a future would only add its allocation and the copying of
+    /// the call's state in and out of it.
+    fn run_now(&self, ctx: &mut Context, ns: NamespaceId, phase: Phase) -> Option<Outcome> {
+        if self.mode != CallMode::NeverWaits || self.settings.isolation != Isolation::Pool {
+            return None;
+        }
+        let started = Instant::now();
+        let mut instance = self.pool.take()?;
+        // As in `call`: the context moves into the store for the call. Nothing can
+        // interrupt a call that never waits, so no guard is needed to bring it back.
+        let taken = std::mem::replace(ctx, Context::stand_in(ctx.client_addr()));
+        let (context, result) = instance.call_now(phase, taken, ns, started);
+        *ctx = context;
+        let outcome = self.settle(instance, result);
+        self.count(&outcome, started);
+        Some(outcome)
+    }
+
+    /// Counts a finished call in the filter's figures.
+    fn count(&self, outcome: &Outcome, started: Instant) {
         self.meter.finished(outcome.result(), started.elapsed());
         self.meter.set_idle_instances(self.pool.idle());
-        outcome
     }
 
     async fn call(&self, ctx: &mut Context, ns: NamespaceId, phase: Phase, started: Instant) -> Outcome {
@@ -115,10 +140,16 @@ impl WasmFilter {
         let (context, result) = running.call(phase, taken, ns, started).await;
         *call.ctx = context;
         let instance = call.instance.take().expect("taken only here or on drop");
+        self.settle(instance, result)
+    }
+
+    /// The outcome of a finished call, with the instance put back in the pool if it is
+    /// healthy.
+    fn settle(&self, instance: Box<Instance>, result: Result<WireOutcome, CallError>) -> Outcome {
         match result {
             Ok(outcome) => {
-                // A trapped instance is dropped (above, by returning early); a healthy
-                // one goes back for the next request, unless it has served its share.
+                // A trapped instance is dropped (by not being put back); a healthy one
+                // goes back for the next request, unless it has served its share.
                 if self.settings.isolation == Isolation::Pool && instance.calls() < RETIRE_AFTER_CALLS {
                     self.pool.put(instance);
                 }
@@ -197,6 +228,17 @@ impl Filter for WasmFilter {
 
     fn on_response<'a>(&'a self, ctx: &'a mut Context, ns: NamespaceId) -> FilterFuture<'a> {
         Box::pin(self.run(ctx, ns, Phase::Response))
+    }
+
+    fn on_request_now(&self, ctx: &mut Context, ns: NamespaceId) -> Option<Outcome> {
+        if !self.phases.contains(Phases::REQUEST) {
+            return Some(Outcome::Continue);
+        }
+        self.run_now(ctx, ns, Phase::Request)
+    }
+
+    fn on_response_now(&self, ctx: &mut Context, ns: NamespaceId) -> Option<Outcome> {
+        self.run_now(ctx, ns, Phase::Response)
     }
 
     fn has_response_phase(&self) -> bool {
