@@ -405,12 +405,7 @@ async fn the_exchange_shortcuts_read_and_edit_this_steps_messages() {
     let seen = &backend.requests()[0];
     assert_eq!(seen.header("x-seen"), Some("one|two"));
     assert_eq!(seen.header("x-drop"), None);
-    let routes: Vec<&str> = seen
-        .headers
-        .iter()
-        .filter(|(name, _)| name == "x-route")
-        .map(|(_, value)| value.as_str())
-        .collect();
+    let routes = x_routes(seen);
     assert_eq!(routes, ["POST /orders/7", "again"]);
     assert_eq!(seen.header("x-refused"), Some("1: invalid header name \"bad name\""));
     assert_eq!(seen.header("x-response-before"), Some("none"));
@@ -428,15 +423,19 @@ async fn the_exchange_shortcuts_read_and_edit_this_steps_messages() {
         let requests = backend.requests();
         let seen = requests.last().unwrap();
         assert_eq!(seen.header("x-seen"), Some(multi));
-        let routes: Vec<&str> = seen
-            .headers
-            .iter()
-            .filter(|(name, _)| name == "x-route")
-            .map(|(_, value)| value.as_str())
-            .collect();
+        let routes = x_routes(seen);
         assert_eq!(routes, [format!("GET {path}").as_str(), "again"]);
         assert_eq!(seen.header("x-refused"), Some("1: invalid header name \"bad name\""));
     }
+}
+
+/// The values of the `x-route` lines a backend saw, in order.
+fn x_routes(seen: &weir_tests::backend::Recorded) -> Vec<&str> {
+    seen.headers
+        .iter()
+        .filter(|(name, _)| name == "x-route")
+        .map(|(_, value)| value.as_str())
+        .collect()
 }
 
 /// How many times a thread of `pid` named `name` has gone to sleep and woken up.
