@@ -159,6 +159,9 @@ class Bench:
     ceilings: dict = field(default_factory=dict)
     fixed_rate: list = field(default_factory=list)
     fixed_rate_rps: float = 0.0
+    # The loader straight to the backend at the same fixed rate: the latency that no
+    # proxy adds, against which each proxy's share of the fixed-rate p99 is read.
+    fixed_rate_direct: object = None
     half_load: list = field(default_factory=list)
     half_load_rps: float = 0.0
     weir_idle_rss_mib: float = 0.0
@@ -322,8 +325,10 @@ class Bench:
         nginx = next(c for c in self.cells if c.scenario == "a" and c.server == "nginx")
         self.fixed_rate_rps = nginx.run.rps / 2
         print("latency at a fixed rate", flush=True)
-        self.fixed_rate = self.in_rounds(
-            self.servers, 0, lambda peer, r: self.at_rate(peer, H1, self.fixed_rate_rps, "rate", r)
+        # The backend takes its turn in the same rotation, so that the latency with no
+        # proxy at all is measured under the same conditions as each proxy's.
+        *self.fixed_rate, self.fixed_rate_direct = self.in_rounds(
+            self.servers + [self.backend], 0, lambda peer, r: self.at_rate(peer, H1, self.fixed_rate_rps, "rate", r)
         )
 
     def half_load_runs(self):

@@ -81,7 +81,8 @@ def stolen(cell, layout):
 
 def retaken_count(bench):
     """How many measurements of the run were discarded for steal."""
-    measured = [r for c in bench.cells + bench.fixed_rate for r in (c.rounds or [c])] + bench.half_load
+    direct = [bench.fixed_rate_direct] if bench.fixed_rate_direct else []
+    measured = [r for c in bench.cells + bench.fixed_rate + direct for r in (c.rounds or [c])] + bench.half_load
     return sum(len(r.retaken) for r in measured)
 
 
@@ -184,20 +185,25 @@ def write(path, bench, weir, elapsed):
             f"Scenario (a)'s route, h2load over HTTP/1.1, {32} connections each sending at a fixed rate "
             "(a request due while its connection is busy waits, and its latency counts from when it "
             "was sent). p50 and p99 are medians of the rounds; the note gives the p99 ratio of each "
-            "round.",
+            "round. *No proxy* is the loader straight to the backend at the same rate, in the same "
+            "rotation: the latency that the loader and the backend, sharing their core, cause "
+            "themselves. *p99 added* is a server's p99 less that one.",
             "",
-            "| server | rps | p50 ms | p99 ms | p99 ÷ nginx | CPU s/10k | note |",
-            "|---|--:|--:|--:|--:|--:|---|",
+            "| server | rps | p50 ms | p99 ms | p99 ÷ nginx | p99 added ms | CPU s/10k | note |",
+            "|---|--:|--:|--:|--:|--:|--:|---|",
         ]
-        for c in bench.fixed_rate:
+        direct = bench.fixed_rate_direct
+        for c in bench.fixed_rate + ([direct] if direct else []):
             notes = list(c.run.problems)
             if c.run.rps < 0.97 * bench.fixed_rate_rps:
                 notes.append("could not keep the rate: its latency is not comparable")
             notes += per_round(c, nginx, lambda x: x.run.p99_ms)
             notes += stolen(c, bench.layout)
+            name, added = ("no proxy", "") if c is direct else (c.server, added_p99(c, direct))
+            cpu = "" if c is direct else f"{c.cpu_per_10k:.3f}"
             lines.append(
-                f"| {c.server} | {c.run.rps:,.0f} | {c.run.p50_ms:.3f} | {c.run.p99_ms:.3f} "
-                f"| {ratio(c.run.p99_ms, nginx.run.p99_ms)} | {c.cpu_per_10k:.3f} | {'; '.join(notes)} |"
+                f"| {name} | {c.run.rps:,.0f} | {c.run.p50_ms:.3f} | {c.run.p99_ms:.3f} "
+                f"| {ratio(c.run.p99_ms, nginx.run.p99_ms)} | {added} | {cpu} | {'; '.join(notes)} |"
             )
 
     lines += ["", "## Targets", ""]
@@ -214,6 +220,12 @@ def write(path, bench, weir, elapsed):
     ]
     with open(path, "w") as f:
         f.write("\n".join(lines))
+
+
+def added_p99(cell, direct):
+    """A server's fixed-rate p99 less the loader's own straight to the backend ("" when
+    that was not measured)."""
+    return f"{cell.run.p99_ms - direct.run.p99_ms:+.3f}" if direct else ""
 
 
 def find(bench, scenario, server, variant=""):
@@ -237,9 +249,16 @@ def targets(bench):
     if bench.fixed_rate:
         weir = next(c for c in bench.fixed_rate if c.server == "weir")
         nginx = next(c for c in bench.fixed_rate if c.server == "nginx")
+        direct = bench.fixed_rate_direct
         line(
             weir.run.p99_ms <= nginx.run.p99_ms,
-            f"(a) p99 ≤ nginx's at a fixed rate: {weir.run.p99_ms:.3f} ms against {nginx.run.p99_ms:.3f} ms",
+            f"(a) p99 ≤ nginx's at a fixed rate: {weir.run.p99_ms:.3f} ms against {nginx.run.p99_ms:.3f} ms"
+            + (
+                f" (with no proxy {direct.run.p99_ms:.3f} ms: Weir adds {added_p99(weir, direct)} ms, "
+                f"nginx {added_p99(nginx, direct)} ms)"
+                if direct
+                else ""
+            ),
         )
     a, e = find(bench, "a", "weir"), find(bench, "e", "weir")
     if a and e:
